@@ -1,4 +1,8 @@
-"""ecgsk: scikit-learn compatible 12-lead ECG deep learning (DeepECG-SSL / DeepECG-SL)."""
+"""ecgsk: scikit-learn compatible 12-lead ECG deep learning (DeepECG-SSL / DeepECG-SL).
+
+The estimators (``ECGClassifier``, ``ECGRegressor``, ...) are imported on first use, so that
+``import ecgsk`` stays light for the numpy-only parts (preprocessing, metrics, readers).
+"""
 
 from ._version import __version__
 from . import labels, leads
@@ -7,4 +11,18 @@ from .metrics import register_scorers
 # Makes "roc_auc_macro" and "average_precision_macro" usable by name in cross_val_score/GridSearchCV.
 register_scorers()
 
-__all__ = ["__version__", "labels", "leads", "register_scorers"]
+_ESTIMATORS = ("ECGClassifier", "ECGRegressor")
+
+__all__ = ["__version__", "labels", "leads", "register_scorers", *_ESTIMATORS]
+
+
+def __getattr__(name):
+    if name in _ESTIMATORS:
+        from . import estimators
+
+        return getattr(estimators, name)
+    raise AttributeError(f"module 'ecgsk' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_ESTIMATORS))

@@ -1,0 +1,525 @@
+"""``ECGClassifier``: binary, multiclass and multilabel ECG classification."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy.special import expit, softmax
+from sklearn.base import ClassifierMixin
+from sklearn.metrics import roc_auc_score
+
+from ..labels import DEEPECG_LABELS
+from ._base import _ECGNet
+from ._losses import build_loss, resolve_pos_weight
+from ._persistence import PersistenceMixin
+
+_THRESHOLD_METHODS = ("youden", "f1")
+
+
+def _macro_auroc(y_true: np.ndarray, score: np.ndarray) -> float:
+    """Mean one-vs-rest AUROC over the columns of ``y_true`` holding both classes (NaN if none)."""
+    aucs = [
+        roc_auc_score(y_true[:, k], score[:, k])
+        for k in range(y_true.shape[1])
+        if 0 < y_true[:, k].sum() < y_true.shape[0]
+    ]
+    return float(np.mean(aucs)) if aucs else float("nan")
+
+
+class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
+    """Deep-learning ECG classifier (binary, multiclass or multilabel) with sklearn's API.
+
+    A skorch ``NeuralNet`` that builds its network from the ``ecgsk.nn`` registry with the lead
+    count, length and number of outputs found in the data, trains it with early stopping on
+    the validation macro AUROC (best weights restored), and for binary and multilabel targets
+    chooses one decision threshold per label on the validation split.
+
+    Parameters
+    ----------
+    module : str, torch.nn.Module class or instance, default="deepecg-sl"
+        A name from :func:`ecgsk.nn.list_models`, or a module class called with ``n_leads``,
+        ``n_times``, ``n_outputs`` and the ``module__*`` parameters, or an instance (copied at
+        every fit). ``module__<name>=value`` parameters go to the model constructor.
+    loss : {"bce", "focal", "asymmetric"} or torch.nn.Module, default="bce"
+        Training loss on logits. ``"bce"`` is binary cross-entropy (categorical cross-entropy for
+        multiclass targets); ``"focal"`` is the focal loss; ``"asymmetric"`` the asymmetric loss
+        of Ridnik et al. (binary and multilabel only).
+    pos_weight : None, "balanced", float or array-like, default=None
+        Weight of the positive class of each label (multiclass: of each class).
+        ``"balanced"`` uses ``n_negative / n_positive`` per label (``n / (K * count)`` per class).
+    threshold : "youden", "f1", float or tuple, default="youden"
+        Decision threshold of ``predict`` for binary and multilabel targets: a probability used
+        for every label, or a criterion passed to :func:`ecgsk.metrics.select_thresholds` (for
+        example ``("sensitivity", 0.9)``) to choose one threshold per label on the validation
+        split. Labels without both classes in the validation split get 0.5.
+    lr : float, default=1e-3
+        Peak learning rate.
+    batch_size : int, default=64
+        ECGs per batch for training and prediction.
+    max_epochs : int, default=30
+        Maximum number of epochs.
+    optimizer : torch optimizer class, default=torch.optim.AdamW
+        ``optimizer__<name>`` parameters are passed to it.
+    weight_decay : float, default=1e-2
+        Passed to the optimizer when it accepts it (and no ``optimizer__weight_decay`` is given).
+    device : str, default="auto"
+        ``"auto"``: CUDA when available, else CPU. The device used is ``device_``.
+    random_state : int, optional
+        Seeds the weight initialisation, the validation split, the shuffling, dropout and the
+        augmentation, so that CPU runs are reproducible (and resumed runs identical).
+    validation : float, tuple (X_val, y_val) or None, default=0.1
+        Fraction of the training ECGs held out (patient-level when ``fit`` gets ``groups``,
+        stratified otherwise), or a predefined validation set, or None for no validation (no
+        early stopping and no threshold tuning).
+    patience : int or None, default=10
+        Epochs without improvement of the validation macro AUROC before training stops; the best
+        weights are restored. None disables early stopping.
+    lr_schedule : {"cosine", "onecycle"} or None, default="cosine"
+        Learning-rate schedule over ``max_epochs``, stepped every batch.
+    grad_clip : float, optional
+        Maximum L2 norm of the gradient (clipping disabled by default).
+    max_time : float, optional
+        Wall-clock budget of ``fit`` in seconds: training stops between epochs before the budget
+        is exceeded and keeps the best weights.
+    augment : None, bool, dict or ECGAugment, default=None
+        Train-time augmentation (lead masking, Gaussian and powerline noise, baseline wander,
+        amplitude scaling, time shift); a dict holds :class:`ecgsk.estimators.ECGAugment`
+        options. Never applied at prediction time.
+    amp : "auto" or bool, default="auto"
+        Mixed precision on CUDA (``torch.autocast`` and a gradient scaler); no effect on CPU.
+    num_workers : int, default=0
+        DataLoader worker processes (useful for lazy datasets).
+    checkpoint_dir : str or path, optional
+        Where every fit writes its per-epoch checkpoint, in a new ``run-*`` directory of its own
+        (so parallel fits never collide). By default a temporary directory, removed after a
+        fit that was not interrupted.
+    resume : str or path, optional
+        A checkpoint file, run directory or ``checkpoint_dir`` (its latest run) to continue an
+        interrupted fit from its last completed epoch; ``fit`` must get the same data.
+    callbacks : list of skorch callbacks, optional
+        Added after the built-in ones.
+    progress_bar : bool, default=True
+        Show skorch's progress bar.
+    verbose : int, default=1
+        Print the per-epoch table (0 silences it).
+    warm_start : bool, default=False
+        Keep the trained weights across calls to ``fit``; after an interrupted fit, continue it
+        from its last checkpoint.
+    **kwargs
+        Dunder parameters routed by skorch: ``module__*``, ``optimizer__*``,
+        ``iterator_train__*``, ``iterator_valid__*``, ``callbacks__*``.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Label names (multilabel: DataFrame columns, the 77 DeepECG labels for a 77-column
+        matrix, else ``0..K-1``) or class labels (binary, multiclass).
+    task_ : {"binary", "multiclass", "multilabel"}
+    thresholds_ : ndarray of shape (n_labels,) or None
+        Decision thresholds of ``predict`` (None for multiclass targets).
+    n_leads_, n_times_ : int
+        Input shape seen in ``fit``; other shapes are refused.
+    n_outputs_ : int
+        Number of logits of the network.
+    module_ : torch.nn.Module
+        The trained network.
+    device_ : str
+        The device used.
+    history_ : skorch History
+        Per-epoch losses, ``valid_auroc`` and durations.
+    best_epoch_, n_epochs_ : int
+        Epoch whose weights were kept, and epochs trained.
+    stop_reason_ : str or None
+        ``"early_stopping"``, ``"max_time"`` or None.
+    interrupted_ : bool
+        True if training was interrupted before its end (see ``warm_start`` and ``resume``).
+    checkpoint_path_ : str or None
+        The checkpoint written by the last fit (None once a temporary one is removed).
+
+    See Also
+    --------
+    ECGRegressor : The same estimator for continuous targets.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecgsk.estimators import ECGClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((40, 12, 500)).astype("float32")
+    >>> y = np.tile([0, 1], 20)
+    >>> X[y == 1, :, 250:260] += 3.0
+    >>> clf = ECGClassifier("xresnet1d50-tiny", max_epochs=2, batch_size=16,
+    ...                     validation=0.25, random_state=0, progress_bar=False, verbose=0)
+    >>> clf.fit(X, y).predict_proba(X).shape
+    (40, 2)
+    >>> clf.classes_
+    array([0, 1])
+    """
+
+    _score_name = "valid_auroc"
+    _score_lower_is_better = False
+
+    def __init__(
+        self,
+        module="deepecg-sl",
+        *,
+        loss="bce",
+        pos_weight=None,
+        threshold="youden",
+        lr=1e-3,
+        batch_size=64,
+        max_epochs=30,
+        optimizer=torch.optim.AdamW,
+        weight_decay=1e-2,
+        device="auto",
+        random_state=None,
+        validation=0.1,
+        patience=10,
+        lr_schedule="cosine",
+        grad_clip=None,
+        max_time=None,
+        augment=None,
+        amp="auto",
+        num_workers=0,
+        checkpoint_dir=None,
+        resume=None,
+        callbacks=None,
+        progress_bar=True,
+        verbose=1,
+        warm_start=False,
+        **kwargs,
+    ):
+        self.pos_weight = pos_weight
+        self.threshold = threshold
+        super().__init__(
+            module,
+            loss=loss,
+            lr=lr,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            device=device,
+            random_state=random_state,
+            validation=validation,
+            patience=patience,
+            lr_schedule=lr_schedule,
+            grad_clip=grad_clip,
+            max_time=max_time,
+            augment=augment,
+            amp=amp,
+            num_workers=num_workers,
+            checkpoint_dir=checkpoint_dir,
+            resume=resume,
+            callbacks=callbacks,
+            progress_bar=progress_bar,
+            verbose=verbose,
+            warm_start=warm_start,
+            **kwargs,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    # ------------------------------------------------------------------ targets
+    @staticmethod
+    def _as_array(y, name):
+        if y is None:
+            raise ValueError(f"{name} is None: a classifier needs targets")
+        if isinstance(y, pd.DataFrame):
+            return y.to_numpy(), [str(c) if not isinstance(c, str) else c for c in y.columns]
+        if isinstance(y, pd.Series):
+            return y.to_numpy(), None
+        if isinstance(y, torch.Tensor):
+            return y.detach().cpu().numpy(), None
+        return np.asarray(y), None
+
+    def _check_matrix(self, arr, names, name):
+        if arr.dtype == object:
+            try:
+                arr = arr.astype(np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name} is a 2-D target, so it must be a 0/1 matrix") from None
+        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise ValueError(f"{name} is a 2-D target, so it must be a 0/1 matrix, got {arr.dtype}")
+        arr = arr.astype(np.float64)
+        nan_rows, nan_cols = np.nonzero(np.isnan(arr))
+        if nan_rows.size:
+            label = names[nan_cols[0]] if names is not None else nan_cols[0]
+            raise ValueError(
+                f"{name} contains {nan_rows.size} NaN value(s) (first at row {nan_rows[0]}, label "
+                f"{label!r}); give every ECG a 0/1 value for every label"
+            )
+        bad = ~np.isin(arr, (0.0, 1.0))
+        if bad.any():
+            r, c = np.argwhere(bad)[0]
+            raise ValueError(
+                f"{name} must hold only 0 and 1 for a multilabel target; found {arr[r, c]!r} at "
+                f"row {r}, column {c}"
+            )
+        return arr.astype(np.float32)
+
+    @staticmethod
+    def _check_1d_nan(arr, name):
+        if arr.dtype.kind in "fc":
+            missing = np.isnan(arr)
+        else:
+            missing = pd.isna(arr)
+        if np.any(missing):
+            raise ValueError(
+                f"{name} contains {int(np.sum(missing))} missing value(s) (first at row "
+                f"{int(np.argmax(missing))}); remove those ECGs or label them"
+            )
+
+    def _encode_targets_fit(self, y, n):
+        arr, names = self._as_array(y, "y")
+        if arr.ndim == 0 or arr.shape[0] != n:
+            rows = 0 if arr.ndim == 0 else arr.shape[0]
+            raise ValueError(f"y has {rows} rows but X has {n} ECGs; they must be aligned")
+        if arr.ndim == 2:
+            if arr.shape[1] == 0:
+                raise ValueError("y has 0 label columns")
+            y_enc = self._check_matrix(arr, names, "y")
+            n_labels = arr.shape[1]
+            if names is not None:
+                classes = np.asarray(names, dtype=object)
+            elif n_labels == len(DEEPECG_LABELS):
+                classes = np.asarray(DEEPECG_LABELS, dtype=object)
+            else:
+                classes = np.arange(n_labels)
+            positives = y_enc.sum(axis=0)
+            constant = np.flatnonzero((positives == 0) | (positives == n))
+            if constant.size:
+                shown = ", ".join(repr(classes[k]) for k in constant[:8])
+                more = f" and {constant.size - 8} more" if constant.size > 8 else ""
+                warnings.warn(
+                    f"{constant.size} of {n_labels} labels have a single class in the training "
+                    f"targets ({shown}{more}); the network cannot learn them and their AUROC and "
+                    "thresholds are undefined",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            self.task_ = "multilabel"
+            self.classes_ = classes
+            self.n_outputs_ = n_labels
+            return y_enc
+        if arr.ndim != 1:
+            raise ValueError(
+                f"y must be 1-D (binary or multiclass labels) or 2-D (multilabel 0/1 matrix); got "
+                f"shape {arr.shape}"
+            )
+        self._check_1d_nan(arr, "y")
+        classes, idx = np.unique(arr, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                f"y holds a single class ({classes[0]!r}); a classifier needs at least two"
+            )
+        self.classes_ = classes
+        if len(classes) == 2:
+            self.task_ = "binary"
+            self.n_outputs_ = 1
+            return idx.astype(np.float32)[:, None]
+        self.task_ = "multiclass"
+        self.n_outputs_ = len(classes)
+        return idx.astype(np.int64)
+
+    def _encode_targets(self, y, n, name="y"):
+        arr, names = self._as_array(y, name)
+        if arr.ndim == 0 or arr.shape[0] != n:
+            rows = 0 if arr.ndim == 0 else arr.shape[0]
+            raise ValueError(f"{name} has {rows} rows but its X has {n} ECGs")
+        if self.task_ == "multilabel":
+            if arr.ndim != 2 or arr.shape[1] != self.n_outputs_:
+                raise ValueError(
+                    f"{name} must be a 0/1 matrix with {self.n_outputs_} label columns, got "
+                    f"shape {arr.shape}"
+                )
+            if names is not None and list(names) != [str(c) for c in self.classes_]:
+                raise ValueError(f"{name} columns differ from the training labels")
+            return self._check_matrix(arr, names, name)
+        if arr.ndim != 1:
+            raise ValueError(f"{name} must be 1-D like the training targets, got shape {arr.shape}")
+        self._check_1d_nan(arr, name)
+        idx = np.searchsorted(self.classes_, arr)
+        idx = np.clip(idx, 0, len(self.classes_) - 1)
+        unknown = self.classes_[idx] != arr
+        if np.any(unknown):
+            raise ValueError(
+                f"{name} contains labels not seen in training: {sorted(set(arr[unknown].tolist()))}"
+            )
+        if self.task_ == "binary":
+            return idx.astype(np.float32)[:, None]
+        return idx.astype(np.int64)
+
+    def _target_meta(self):
+        return {"task": self.task_, "classes": np.asarray(self.classes_).tolist()}
+
+    def _strata(self, y_enc):
+        if self.task_ == "binary":
+            return y_enc[:, 0].astype(np.int64)
+        if self.task_ == "multiclass":
+            return y_enc
+        # multilabel: stratify on each ECG's rarest positive label, pooling tiny strata
+        freq = y_enc.sum(axis=0)
+        rarity = np.where(y_enc > 0, freq[None, :], np.inf)
+        key = np.where(np.isfinite(rarity.min(axis=1)), rarity.argmin(axis=1), -1)
+        values, counts = np.unique(key, return_counts=True)
+        key = np.where(np.isin(key, values[counts < 2]), -2, key)
+        if np.sum(key == -2) == 1:
+            values, counts = np.unique(key, return_counts=True)
+            key = np.where(key == -2, values[np.argmax(counts)], key)
+        return key
+
+    def _resolve_class_weight(self, y_enc):
+        y_train = self._dataset_targets(self.fit_datasets_[0])
+        return resolve_pos_weight(self.pos_weight, y_train, self.task_, self.n_outputs_)
+
+    def _build_criterion(self):
+        return build_loss(self.loss, self.task_, getattr(self, "pos_weight_", None))
+
+    def _choose_monitor(self):
+        valid = self.fit_datasets_[1]
+        if valid is None:
+            return self._score_name
+        y_val = self._dataset_targets(valid)
+        onehot = self._onehot(y_val)
+        has_both = ((onehot.sum(axis=0) > 0) & (onehot.sum(axis=0) < len(onehot))).any()
+        if not has_both:
+            warnings.warn(
+                "no label has both classes in the validation split, so its AUROC is undefined; "
+                "early stopping monitors the validation loss instead",
+                UserWarning,
+                stacklevel=3,
+            )
+            return "valid_loss"
+        return self._score_name
+
+    def _onehot(self, y_enc):
+        if self.task_ == "multiclass":
+            return np.eye(self.n_outputs_, dtype=np.float32)[np.asarray(y_enc, dtype=np.int64)]
+        return np.asarray(y_enc, dtype=np.float32)
+
+    def _validation_score(self, y_true, logits):
+        if self.task_ == "multiclass":
+            return _macro_auroc(self._onehot(y_true), softmax(logits, axis=1))
+        return _macro_auroc(np.asarray(y_true).reshape(len(logits), -1), logits)
+
+    # ------------------------------------------------------------------ thresholds
+    def _check_params(self):
+        super()._check_params()
+        self._check_threshold()
+
+    def _check_threshold(self):
+        thr = self.threshold
+        if isinstance(thr, numbers.Real) and not isinstance(thr, bool):
+            if not 0.0 < float(thr) < 1.0:
+                raise ValueError(f"threshold must be a probability in (0, 1), got {thr!r}")
+            return float(thr)
+        if isinstance(thr, str) and thr in _THRESHOLD_METHODS:
+            return thr
+        if (
+            isinstance(thr, tuple)
+            and len(thr) == 2
+            and thr[0] in ("sensitivity", "specificity")
+            and isinstance(thr[1], numbers.Real)
+            and 0.0 < float(thr[1]) <= 1.0
+        ):
+            return thr
+        raise ValueError(
+            f'threshold must be "youden", "f1", ("sensitivity", target), ("specificity", target) '
+            f"or a probability in (0, 1), got {thr!r}"
+        )
+
+    def _after_fit(self, valid_dataset):
+        if self.task_ == "multiclass":
+            self.thresholds_ = None
+            return
+        thr = self._check_threshold()
+        n_labels = self.n_outputs_
+        if isinstance(thr, float):
+            self.thresholds_ = np.full(n_labels, thr)
+            return
+        thresholds = np.full(n_labels, 0.5)
+        if valid_dataset is None:
+            warnings.warn(
+                f"threshold={thr!r} is chosen on the validation split, but validation=None; "
+                "using 0.5 for every label",
+                UserWarning,
+                stacklevel=3,
+            )
+            self.thresholds_ = thresholds
+            return
+        y_val = self._dataset_targets(valid_dataset).reshape(-1, n_labels)
+        proba = expit(self._logits(valid_dataset).astype(np.float64))
+        positives = y_val.sum(axis=0)
+        usable = np.flatnonzero((positives > 0) & (positives < len(y_val)))
+        if usable.size:
+            from ..metrics import select_thresholds
+
+            chosen = select_thresholds(y_val[:, usable], proba[:, usable], method=thr)
+            thresholds[usable] = np.asarray(chosen, dtype=np.float64).reshape(-1)
+        self.thresholds_ = thresholds
+
+    # ------------------------------------------------------------------ prediction
+    def predict_proba(self, X):
+        """Class or label probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ecgs, n_leads, n_times) or torch Dataset
+
+        Returns
+        -------
+        ndarray
+            ``(n_ecgs, n_labels)`` independent label probabilities (multilabel), ``(n_ecgs, 2)``
+            (binary) or ``(n_ecgs, n_classes)`` summing to one (multiclass), columns in the
+            order of ``classes_``.
+        """
+        logits = self._logits(X).astype(np.float64)
+        if self.task_ == "multiclass":
+            return softmax(logits, axis=1)
+        proba = expit(logits)
+        if self.task_ == "binary":
+            return np.column_stack([1.0 - proba[:, 0], proba[:, 0]])
+        return proba
+
+    def predict(self, X):
+        """Predicted labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ecgs, n_leads, n_times) or torch Dataset
+
+        Returns
+        -------
+        ndarray
+            Multilabel: a 0/1 matrix ``(n_ecgs, n_labels)`` applying ``thresholds_``;
+            binary: labels from ``classes_`` (positive when its probability reaches the
+            threshold); multiclass: the most probable label from ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        if self.task_ == "multiclass":
+            return self.classes_[np.argmax(proba, axis=1)]
+        if self.task_ == "binary":
+            return self.classes_[(proba[:, 1] >= self.thresholds_[0]).astype(np.int64)]
+        return (proba >= self.thresholds_[None, :]).astype(np.int64)
+
+    def decision_function(self, X):
+        """Raw logits of the network: ``(n_ecgs,)`` for binary targets, else ``(n_ecgs, n_outputs)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ecgs, n_leads, n_times) or torch Dataset
+
+        Returns
+        -------
+        ndarray
+        """
+        logits = self._logits(X)
+        return logits[:, 0] if self.task_ == "binary" else logits

@@ -1,0 +1,93 @@
+"""Datasets feeding the estimators' DataLoaders.
+
+In-memory arrays are served a whole batch at a time (one fancy-indexing copy per batch,
+through ``__getitems__``) instead of one ECG at a time followed by a collate step; lazy
+``torch.utils.data.Dataset`` inputs (memmaps, folders of records) are served item by item.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Subset
+
+
+class ArrayDataset(Dataset):
+    """ECGs ``(n, n_leads, n_times)`` and optional targets held in memory.
+
+    Parameters
+    ----------
+    X : ndarray of float32, shape (n, n_leads, n_times)
+    y : ndarray, optional
+        Encoded targets aligned with ``X``.
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray | None = None):
+        self.X = X
+        self.y = y
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        x = torch.from_numpy(np.ascontiguousarray(self.X[i]))
+        y = torch.zeros(()) if self.y is None else torch.as_tensor(self.y[i])
+        return x, y
+
+    def __getitems__(self, indices):
+        idx = np.asarray(indices, dtype=np.int64)
+        x = torch.from_numpy(np.ascontiguousarray(self.X[idx]))
+        y = torch.zeros(len(idx)) if self.y is None else torch.from_numpy(self.y[idx])
+        return x, y
+
+
+class LazyDataset(Dataset):
+    """Wrap a user ``Dataset`` whose items are an ECG ``(n_leads, n_times)`` or ``(ecg, ...)``.
+
+    Parameters
+    ----------
+    base : torch.utils.data.Dataset
+    y : ndarray, optional
+        Encoded targets aligned with ``base``; without them a placeholder is returned.
+    """
+
+    def __init__(self, base: Dataset, y: np.ndarray | None = None):
+        self.base = base
+        self.y = y
+
+    def __len__(self):
+        return len(self.base)
+
+    def __getitem__(self, i):
+        item = self.base[i]
+        x = item[0] if isinstance(item, (tuple, list)) else item
+        x = torch.as_tensor(np.asarray(x, dtype=np.float32))
+        y = torch.zeros(()) if self.y is None else torch.as_tensor(self.y[i])
+        return x, y
+
+
+def batch_already_collated(batch):
+    """Collate function for :class:`ArrayDataset`, whose ``__getitems__`` returns a batch."""
+    return batch
+
+
+def is_array_backed(dataset) -> bool:
+    """True for an :class:`ArrayDataset`, possibly inside (nested) ``Subset`` objects."""
+    while isinstance(dataset, Subset):
+        dataset = dataset.dataset
+    return isinstance(dataset, ArrayDataset)
+
+
+def first_ecg_shape(dataset) -> tuple[int, int]:
+    """``(n_leads, n_times)`` of the first item of a user dataset, checked to be 2-D."""
+    if len(dataset) == 0:
+        raise ValueError("the dataset is empty: it holds 0 ECGs")
+    item = dataset[0]
+    x = item[0] if isinstance(item, (tuple, list)) else item
+    shape = tuple(np.shape(x))
+    if len(shape) != 2:
+        raise ValueError(
+            f"dataset items must be ECGs of shape (n_leads, n_times) (or tuples starting with "
+            f"one); got an item of shape {shape}"
+        )
+    return int(shape[0]), int(shape[1])
