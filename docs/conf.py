@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import ecgsk
+
+# Local extension: tables generated from ecgsk at build time (labels, SCP mapping, models).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "_ext"))
 
 project = "ecgsk"
 author = "the ecgsk developers"
@@ -19,9 +23,12 @@ extensions = [
     "sphinx.ext.mathjax",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "ecgsk_tables",
 ]
 
 autosummary_generate = True
+# Show defaults as written (DEEPECG_CATEGORIES, STANDARD_12), not their expanded values.
+autodoc_preserve_defaults = True
 autodoc_default_options = {"members": True, "inherited-members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False

@@ -4,8 +4,8 @@ The estimators (``ECGClassifier``, ``ECGRegressor``, ...) are imported on first 
 ``import ecgsk`` stays light for the numpy-only parts (preprocessing, metrics, readers).
 """
 
-from ._version import __version__
 from . import labels, leads
+from ._version import __version__
 from .metrics import register_scorers
 
 # Makes "roc_auc_macro" and "average_precision_macro" usable by name in cross_val_score/GridSearchCV.

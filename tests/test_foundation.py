@@ -17,7 +17,7 @@ from ecgsk.labels import (
     label_categories,
     scp_to_deepecg,
 )
-from ecgsk.leads import STANDARD_12, canonical_lead_name, canonical_lead_names, derive_limb_leads
+from ecgsk.leads import canonical_lead_name, canonical_lead_names, derive_limb_leads
 
 
 def test_version_is_exposed():
