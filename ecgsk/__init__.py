@@ -1,6 +1,6 @@
 """ecgsk: scikit-learn compatible 12-lead ECG deep learning (DeepECG-SSL / DeepECG-SL).
 
-The estimators (``ECGClassifier``, ``ECGRegressor``, ...) are imported on first use, so that
+The estimators (``ECGClassifier``, ``ECGRegressor``, ``ECGPretrainer``, ``ECGEmbedder``) are imported on first use, so that
 ``import ecgsk`` stays light for the numpy-only parts (preprocessing, metrics, readers).
 """
 
@@ -11,7 +11,7 @@ from .metrics import register_scorers
 # Makes "roc_auc_macro" and "average_precision_macro" usable by name in cross_val_score/GridSearchCV.
 register_scorers()
 
-_ESTIMATORS = ("ECGClassifier", "ECGRegressor")
+_ESTIMATORS = ("ECGClassifier", "ECGRegressor", "ECGPretrainer", "ECGEmbedder")
 
 __all__ = ["__version__", "labels", "leads", "register_scorers", *_ESTIMATORS]
 

@@ -60,7 +60,8 @@ def test_quantizer_shapes_hardness_and_temperature():
     out.diversity_loss.backward()
     assert q.to_logits.weight.grad is not None
     q.step(10_000)
-    assert math.isclose(q.temperature, max(2.0 * 0.999995**10_000, 0.5))
+    assert math.isclose(q.temperature, max(2.0 * 0.999995**10_000, 0.5), rel_tol=1e-6)
+    assert "current_temperature" in q.state_dict()
     q.eval()
     torch.testing.assert_close(q(torch.ones(1, 3, 32)).quantized, q(torch.ones(1, 3, 32)).quantized)
     with pytest.raises(ValueError, match="divisible"):

@@ -68,6 +68,7 @@ from ._data import (
 
 CHECKPOINT_FILE = "checkpoint.pt"
 _UNSET = object()
+FINETUNE_MODES = ("full", "partial", "linear")
 _CHECKPOINT_FORMAT = 1
 
 # NeuralNet arguments that the ECG estimators set themselves (from ``loss`` and
@@ -141,6 +142,9 @@ class _ECGNet(NeuralNet):
         progress_bar=True,
         verbose=1,
         warm_start=False,
+        encoder=None,
+        finetune="full",
+        encoder_lr_scale=1.0,
         **kwargs,
     ):
         # set before NeuralNet.__init__: skorch refuses torch modules (a loss or an
@@ -159,6 +163,9 @@ class _ECGNet(NeuralNet):
         self.checkpoint_dir = checkpoint_dir
         self.resume = resume
         self.progress_bar = progress_bar
+        self.encoder = encoder
+        self.finetune = finetune
+        self.encoder_lr_scale = encoder_lr_scale
         fixed = sorted(_FIXED_NEURALNET_ARGS.intersection(kwargs))
         if fixed:
             raise TypeError(
@@ -182,7 +189,7 @@ class _ECGNet(NeuralNet):
         )
 
     def __setattr__(self, name, attr):
-        if name in ("loss", "augment"):
+        if name in ("loss", "augment", "encoder"):
             # plain parameters that may hold a torch module; not components of the net
             object.__setattr__(self, name, attr)
             return
@@ -230,6 +237,12 @@ class _ECGNet(NeuralNet):
         if not isinstance(self.num_workers, numbers.Integral) or self.num_workers < 0:
             raise ValueError(
                 f"num_workers must be a non-negative integer, got {self.num_workers!r}"
+            )
+        if self.finetune not in FINETUNE_MODES:
+            raise ValueError(f"finetune must be one of {FINETUNE_MODES}, got {self.finetune!r}")
+        if not (isinstance(self.encoder_lr_scale, numbers.Real) and self.encoder_lr_scale > 0):
+            raise ValueError(
+                f"encoder_lr_scale must be a positive number, got {self.encoder_lr_scale!r}"
             )
         if self.random_state is not None and (
             isinstance(self.random_state, bool)
@@ -328,6 +341,16 @@ class _ECGNet(NeuralNet):
             )
 
     def _build_module(self, module, kwargs):
+        if self.encoder is not None:
+            if kwargs:
+                raise ValueError(
+                    "module__* parameters cannot be combined with encoder=: the network is the "
+                    "pretrained encoder"
+                )
+            return self._build_from_encoder()
+        self.module_spec_ = (
+            {"name": module, "kwargs": dict(kwargs)} if isinstance(module, str) else None
+        )
         shape = {"n_leads": self.n_leads_, "n_times": self.n_times_, "n_outputs": self.n_outputs_}
         if isinstance(module, str):
             from .. import nn as ecg_nn
@@ -359,13 +382,74 @@ class _ECGNet(NeuralNet):
             f"class or instance; got {type(module).__name__}"
         )
 
+    def _build_from_encoder(self):
+        """A copy of the pretrained encoder with a new head, frozen as ``finetune`` says."""
+        from ._encoder import load_encoder
+
+        encoder, spec = load_encoder(self.encoder)
+        n_leads = getattr(encoder, "n_leads", self.n_leads_)
+        if n_leads != self.n_leads_:
+            raise ValueError(
+                f"the encoder was pretrained on {n_leads} leads but X has {self.n_leads_}; apply "
+                "the same preprocessing as in pretraining"
+            )
+        min_times = getattr(encoder, "min_times", 1)
+        if self.n_times_ < min_times:
+            raise ValueError(
+                f"X has {self.n_times_} samples per lead; the encoder needs at least {min_times}"
+            )
+        if not hasattr(encoder, "reset_head"):
+            raise TypeError(f"the encoder {type(encoder).__name__} has no reset_head(n_outputs)")
+        encoder.reset_head(self.n_outputs_)
+        for param in encoder.parameters():
+            param.requires_grad_(True)
+        frozen = self._frozen_part(encoder)
+        if frozen is not None:
+            for param in frozen.parameters():
+                param.requires_grad_(False)
+        self.module_spec_ = spec
+        return encoder
+
+    def _frozen_part(self, module):
+        """The submodule that ``finetune`` keeps fixed (None for a full fine-tune)."""
+        if self.encoder is None or self.finetune == "full":
+            return None
+        if self.finetune == "partial":
+            part = getattr(module, "feature_encoder", None)
+            if part is None:
+                raise ValueError(
+                    f'finetune="partial" freezes the convolutional feature encoder, which '
+                    f"{type(module).__name__} does not have; use 'full' or 'linear'"
+                )
+            return part
+        # "linear": everything but the head; a frozen view of the same parameters
+        return _AllButHead(module)
+
+    def _set_training(self, training=True):
+        super()._set_training(training)
+        if training and getattr(self, "module_", None) is not None:
+            frozen = self._frozen_part(self.module_)
+            if frozen is not None:
+                # frozen layers keep their dropout off and their normalisation statistics fixed
+                frozen.eval()
+
+    def get_all_learnable_params(self):
+        for name, param in super().get_all_learnable_params():
+            if param.requires_grad:
+                yield name, param
+
     def initialize_criterion(self):
         self.criterion_ = self._build_criterion()
         return self
 
     def initialize_optimizer(self, triggered_directly=None):
-        named = self.get_all_learnable_params()
+        named = list(self.get_all_learnable_params())
         args, kwargs = self.get_params_for_optimizer("optimizer", named)
+        if self.encoder is not None and self.encoder_lr_scale != 1.0:
+            # discriminative learning rates: the pretrained body learns slower than the new head
+            body = [p for n, p in named if not n.startswith("head.")]
+            head = [p for n, p in named if n.startswith("head.")]
+            args = ([{"params": body, "lr": self.lr * self.encoder_lr_scale}, {"params": head}],)
         if self.weight_decay is not None and "weight_decay" not in kwargs:
             accepted = inspect.signature(self.optimizer).parameters
             if "weight_decay" in accepted:
@@ -934,3 +1018,16 @@ class _ECGNet(NeuralNet):
 
     def __sklearn_is_fitted__(self):
         return bool(getattr(self, "initialized_", False)) and hasattr(self, "n_outputs_")
+
+
+class _AllButHead(torch.nn.Module):
+    """A view of every direct child of a network except its ``head`` (no copies)."""
+
+    def __init__(self, module):
+        super().__init__()
+        for name, child in module.named_children():
+            if name != "head":
+                self.add_module(name, child)
+        # parameters registered directly on the network (e.g. a mask embedding)
+        for name, param in module.named_parameters(recurse=False):
+            self.register_parameter(name, param)

@@ -109,6 +109,16 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
     warm_start : bool, default=False
         Keep the trained weights across calls to ``fit``; after an interrupted fit, continue it
         from its last checkpoint.
+    encoder : fitted ECGPretrainer, folder or torch.nn.Module, optional
+        Start from a pretrained encoder (``ECGPretrainer``, or a folder written by its
+        ``save``) instead of ``module``: a copy gets a new head for the targets.
+    finetune : {"full", "partial", "linear"}, default="full"
+        With ``encoder``: train everything; keep the convolutional feature encoder frozen
+        while the transformer and head train (how DeepECG-SSL is fine-tuned); or train the head
+        only (linear probe). Frozen layers stay in evaluation mode.
+    encoder_lr_scale : float, default=1.0
+        With ``encoder``: learning rate of the pretrained layers relative to ``lr`` (the head
+        uses ``lr``): discriminative learning rates when below 1.
     **kwargs
         Dunder parameters routed by skorch: ``module__*``, ``optimizer__*``,
         ``iterator_train__*``, ``iterator_valid__*``, ``callbacks__*``.
@@ -191,6 +201,9 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
         progress_bar=True,
         verbose=1,
         warm_start=False,
+        encoder=None,
+        finetune="full",
+        encoder_lr_scale=1.0,
         **kwargs,
     ):
         self.pos_weight = pos_weight
@@ -219,6 +232,9 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
             progress_bar=progress_bar,
             verbose=verbose,
             warm_start=warm_start,
+            encoder=encoder,
+            finetune=finetune,
+            encoder_lr_scale=encoder_lr_scale,
             **kwargs,
         )
 

@@ -128,7 +128,15 @@ class PersistenceMixin:
 
         self.check_is_fitted()
         module = self.module
-        if isinstance(module, str):
+        spec = getattr(self, "module_spec_", None)
+        if getattr(self, "encoder", None) is not None:
+            if spec is None:
+                raise ValueError(
+                    "save() rebuilds the network from a registry name; this estimator was "
+                    "fine-tuned from an encoder given as a module instance, so use pickle or joblib"
+                )
+            module_ref = {"registry": spec["name"]}
+        elif isinstance(module, str):
             module_ref = {"registry": module}
         elif isinstance(module, type):
             module_ref = {"class": _import_path(module)}
@@ -138,7 +146,8 @@ class PersistenceMixin:
                 "was given a module instance, so use pickle or joblib instead"
             )
         module_kwargs = {}
-        for key, value in self.get_params_for("module").items():
+        kwargs = spec["kwargs"] if getattr(self, "encoder", None) is not None else None
+        for key, value in (kwargs or self.get_params_for("module")).items():
             try:
                 module_kwargs[key] = _plain(value)
             except TypeError:

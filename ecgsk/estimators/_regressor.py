@@ -30,8 +30,9 @@ class ECGRegressor(PersistenceMixin, RegressorMixin, _ECGNet):
         Loss on the standardised targets (Huber with ``delta=1``, i.e. one standard deviation).
     lr, batch_size, max_epochs, optimizer, weight_decay, device, random_state, validation, \
 patience, lr_schedule, grad_clip, max_time, augment, amp, num_workers, checkpoint_dir, resume, \
-callbacks, progress_bar, verbose, warm_start, **kwargs
-        As for :class:`ECGClassifier` (``validation`` splits are not stratified).
+callbacks, progress_bar, verbose, warm_start, encoder, finetune, encoder_lr_scale, **kwargs
+        As for :class:`ECGClassifier` (``validation`` splits are not stratified); with
+        ``encoder=`` a pretrained ``ECGPretrainer`` is fine-tuned for the continuous target.
 
     Attributes
     ----------
@@ -85,6 +86,9 @@ stop_reason_, interrupted_, checkpoint_path_
         progress_bar=True,
         verbose=1,
         warm_start=False,
+        encoder=None,
+        finetune="full",
+        encoder_lr_scale=1.0,
         **kwargs,
     ):
         super().__init__(
@@ -111,6 +115,9 @@ stop_reason_, interrupted_, checkpoint_path_
             progress_bar=progress_bar,
             verbose=verbose,
             warm_start=warm_start,
+            encoder=encoder,
+            finetune=finetune,
+            encoder_lr_scale=encoder_lr_scale,
             **kwargs,
         )
 

@@ -182,6 +182,15 @@ class SSLPretextModel(nn.Module):
         losses["loss"] = total
         return losses
 
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Embeddings ``(B, D)`` of whole ECGs from the encoder (no masking, no corruption)."""
+        return self.encoder.forward_features(x)
+
+    def step(self) -> None:
+        """Call after every optimiser update: anneals the quantizer temperature."""
+        if "wav2vec2" in self.objectives:
+            self.quantizer.step()
+
     def _wav2vec2_losses(self, features, context, mask):
         steps = _equal_count_masked_steps(mask)  # (B, K)
         rows = torch.arange(mask.shape[0], device=mask.device).unsqueeze(1)

@@ -55,15 +55,22 @@ class GumbelProductQuantizer(nn.Module):
         self.n_entries = n_entries
         self.out_dim = out_dim
         self.max_temperature, self.min_temperature, self.decay = temperature
-        self.temperature = self.max_temperature
+        # a buffer, so that a checkpoint restores the annealing state
+        self.register_buffer("current_temperature", torch.tensor(float(self.max_temperature)))
         self.to_logits = nn.Linear(in_dim, n_groups * n_entries)
         nn.init.normal_(self.to_logits.weight, mean=0.0, std=1.0)
         nn.init.zeros_(self.to_logits.bias)
         self.codebooks = nn.Parameter(torch.empty(n_groups, n_entries, out_dim // n_groups).uniform_())
 
+    @property
+    def temperature(self) -> float:
+        """The current Gumbel-softmax temperature."""
+        return float(self.current_temperature)
+
     def step(self, n_updates: int = 1) -> None:
         """Decay the Gumbel temperature after ``n_updates`` optimiser updates."""
-        self.temperature = max(self.temperature * self.decay**n_updates, self.min_temperature)
+        value = max(self.temperature * self.decay**n_updates, self.min_temperature)
+        self.current_temperature.fill_(value)
 
     def forward(self, x: torch.Tensor) -> QuantizerOutput:
         batch, steps, _ = x.shape

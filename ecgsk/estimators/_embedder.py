@@ -1,0 +1,179 @@
+"""ECGEmbedder: a pretrained encoder as a plain (untrained) sklearn transformer."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import check_ecg
+from ._base import resolve_device
+from ._encoder import load_encoder
+
+# Embeddings kept in this process by ``cache=True``: {encoder digest: {ECG digest: vector}}.
+_MEMORY_CACHE: dict[str, dict[bytes, np.ndarray]] = {}
+
+
+class ECGEmbedder(TransformerMixin, BaseEstimator):
+    """Map ECGs to embeddings with a pretrained encoder (no training).
+
+    For small cohorts: ``make_pipeline(ECGEmbedder(encoder), LogisticRegression())``
+    cross-validates a linear probe on top of a self-supervised encoder. ``fit``
+    only loads the encoder and checks the input shape. With ``cache`` on, each
+    ECG's embedding is computed once and reused across folds and grid points,
+    so that a ``GridSearchCV`` over the downstream model costs one embedding pass.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module, folder, or fitted ECGPretrainer/ECGClassifier
+        The encoder: ``pretrainer.encoder_``, a folder written by
+        ``ECGPretrainer.save``, or any ``ecgsk.nn`` model. Inside
+        ``GridSearchCV`` pass a module or a folder (sklearn's ``clone`` turns an
+        estimator parameter into an unfitted copy).
+    batch_size : int, default=256
+    device : str, default="auto"
+        ``"auto"`` uses CUDA when available.
+    cache : None, True or path, default=None
+        ``True``: keep embeddings in memory for this process (shared by clones);
+        a folder: keep them on disk there (shared by processes, e.g. ``n_jobs=2``).
+        ECGs are recognised by a hash of their samples, the encoder by a hash of
+        its weights, so a changed encoder never reuses stale embeddings.
+
+    Attributes
+    ----------
+    encoder_ : torch.nn.Module
+        The encoder in evaluation mode.
+    n_leads_ : int
+    n_features_out_ : int
+        Embedding size.
+    encoder_digest_ : str
+        Hash of the encoder weights (the cache key).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecgsk.nn import build_model
+    >>> encoder = build_model("deepecg-ssl-tiny", n_times=1250, n_outputs=1)
+    >>> X = np.random.default_rng(0).standard_normal((4, 12, 2500)).astype("float32")
+    >>> ECGEmbedder(encoder, cache=True).fit_transform(X).shape
+    (4, 64)
+    """
+
+    def __init__(self, encoder=None, *, batch_size=256, device="auto", cache=None):
+        self.encoder = encoder
+        self.batch_size = batch_size
+        self.device = device
+        self.cache = cache
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.requires_fit = True
+        return tags
+
+    def fit(self, X, y=None):
+        """Load the encoder and check that ``X`` fits it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ecgs, n_leads, n_times)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        if self.encoder is None:
+            raise ValueError("ECGEmbedder needs an encoder (a torch module, a folder or a fitted ECGPretrainer)")
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+        encoder, _ = load_encoder(self.encoder)
+        if not hasattr(encoder, "forward_features"):
+            raise TypeError(f"{type(encoder).__name__} has no forward_features(x): not an ecgsk encoder")
+        X = check_ecg(X, n_leads=getattr(encoder, "n_leads", None), min_times=getattr(encoder, "min_times", 1))
+        self.device_ = resolve_device(self.device)
+        self.encoder_ = encoder.to(self.device_).eval()
+        self.n_leads_ = X.shape[1]
+        self.n_features_out_ = int(encoder.n_features)
+        self.encoder_digest_ = _digest_module(encoder)
+        return self
+
+    def transform(self, X):
+        """Embeddings of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ecgs, n_leads, n_times)
+
+        Returns
+        -------
+        ndarray of shape (n_ecgs, n_features_out_), float32
+        """
+        check_is_fitted(self, "encoder_")
+        X = check_ecg(X, n_leads=self.n_leads_, min_times=getattr(self.encoder_, "min_times", 1))
+        if self.cache is None or self.cache is False:
+            return self._embed(X)
+        store = self._load_store()
+        keys = [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in X]
+        missing = [i for i, key in enumerate(keys) if key not in store]
+        if missing:
+            fresh = self._embed(X[missing])
+            store.update(zip((keys[i] for i in missing), fresh, strict=True))
+            self._save_store(store)
+        return np.stack([store[key] for key in keys])
+
+    def get_feature_names_out(self, input_features=None):
+        """``embedding0``, ``embedding1``, ...: names of the output columns."""
+        check_is_fitted(self, "encoder_")
+        return np.asarray([f"embedding{i}" for i in range(self.n_features_out_)], dtype=object)
+
+    def _embed(self, X):
+        outputs = []
+        with torch.inference_mode():
+            for start in range(0, len(X), self.batch_size):
+                batch = torch.from_numpy(X[start : start + self.batch_size]).to(self.device_)
+                outputs.append(self.encoder_.forward_features(batch).float().cpu().numpy())
+        return np.concatenate(outputs).astype(np.float32, copy=False)
+
+    # ------------------------------------------------------------------ cache storage
+    def _cache_file(self) -> Path:
+        return Path(self.cache) / f"embeddings-{self.encoder_digest_}.npz"
+
+    def _load_store(self) -> dict:
+        if self.cache is True:
+            return _MEMORY_CACHE.setdefault(self.encoder_digest_, {})
+        path = self._cache_file()
+        if not path.exists():
+            return {}
+        with np.load(path) as saved:
+            return {bytes(k): v for k, v in zip(saved["keys"], saved["values"], strict=True)}
+
+    def _save_store(self, store) -> None:
+        if self.cache is True:
+            return  # the in-memory store was updated in place
+        path = self._cache_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        keys = np.array(list(store), dtype="S16")
+        values = np.stack(list(store.values()))
+        # write then rename: a parallel reader never sees a half-written file
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
+        os.close(fd)
+        np.savez(tmp, keys=keys, values=values)
+        os.replace(tmp, path)
+
+
+def _digest_module(module: torch.nn.Module) -> str:
+    """A hash of a module's parameters and buffers (names, shapes and values)."""
+    h = hashlib.blake2b(digest_size=16)
+    for name, tensor in module.state_dict().items():
+        h.update(name.encode())
+        h.update(str(tuple(tensor.shape)).encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()

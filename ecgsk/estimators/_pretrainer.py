@@ -1,0 +1,391 @@
+"""ECGPretrainer: self-supervised pretraining of an ECG encoder (DeepECG-SSL) as an estimator."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import TransformerMixin
+from skorch.callbacks import PassthroughScoring
+from skorch.utils import to_tensor
+
+from ..ssl import OBJECTIVES, SSLPretextModel
+from ._augment import build_augment
+from ._base import _ECGNet
+from ._callbacks import ValidationScore
+from ._encoder import save_encoder
+
+LOSS_NAMES = ("wav2vec2", "cmsc", "diversity", "feature_penalty")
+
+
+class ECGPretrainer(TransformerMixin, _ECGNet):
+    """Pretrain an ECG transformer without labels, as DeepECG-SSL does.
+
+    Each 10 s ECG is cut into two 5 s segments, corrupted by random lead masking
+    (each lead zeroed with probability ``lead_mask_prob``) and optional
+    augmentation, and the encoder learns from:
+
+    - ``"wav2vec2"``: masked contrastive prediction of quantized conv features
+      (Gumbel product quantizer 2 x 320, final dim 256, mask probability 0.65, span
+      10, 100 distractors, temperature 0.1, diversity weight 0.1, feature penalty 10);
+    - ``"cmsc"``: contrastive multi-segment coding: segments of the same ECG, and of
+      the same patient when ``fit`` gets ``groups``, are positives (InfoNCE,
+      temperature 0.1).
+
+    ``objectives=("wav2vec2", "cmsc")`` with ``lead_mask_prob=0.5`` is the paper's
+    "W2V+CMSC+RLM". Each objective's loss is logged per epoch in ``history_``
+    (``train_wav2vec2``, ``train_cmsc``, ...). Training machinery (progress bar,
+    schedules, checkpoints and resume, time budget, devices and mixed precision) is
+    that of :class:`ECGClassifier`.
+
+    After ``fit``, ``transform(X)`` returns embeddings, ``save(path)`` writes the
+    encoder with its card, and ``ECGClassifier(encoder=pretrainer)``,
+    ``ECGRegressor(encoder=...)`` or ``ECGEmbedder(encoder=...)`` use it.
+
+    Parameters
+    ----------
+    module : str, default="deepecg-ssl"
+        Registry name of the encoder (``"deepecg-ssl"``, ``"deepecg-ssl-small"``,
+        ``"deepecg-ssl-tiny"``); ``module__*`` parameters go to its constructor.
+    objectives : tuple of {"wav2vec2", "cmsc"}, default=("wav2vec2", "cmsc")
+    lead_mask_prob : float, default=0.5
+        Random lead masking probability (0 disables it).
+    segment_seconds : float, default=5.0
+        Segment length for CMSC and wav2vec 2.0; ECGs must hold at least two.
+    sfreq : float, default=250.0
+        Sampling rate of ``X`` (Hz), needed to turn ``segment_seconds`` into samples.
+    lr : float, default=5e-5
+    betas : tuple of float, default=(0.9, 0.98)
+        Adam momentum parameters (the paper's optimiser is Adam (0.9, 0.98), weight decay 0.01).
+    weight_decay : float, default=0.01
+    batch_size, max_epochs, device, random_state, validation, patience, lr_schedule, \
+grad_clip, max_time, amp, num_workers, checkpoint_dir, resume, callbacks, progress_bar, \
+verbose, warm_start
+        As for :class:`ECGClassifier`. Early stopping (``patience``) follows the
+        validation loss.
+    augment : None, bool, dict or ECGAugment, default=None
+        View augmentation (noise, powerline, baseline wander), train time only. Lead
+        masking is controlled by ``lead_mask_prob``.
+    pretext_options : dict, optional
+        Further keyword arguments of :class:`ecgsk.ssl.SSLPretextModel` (``mask_prob``,
+        ``mask_span``, ``n_negatives``, ``temperature``, ``n_entries``, ``final_dim``, ...).
+
+    Attributes
+    ----------
+    module_ : ecgsk.ssl.SSLPretextModel
+        The encoder (``module_.encoder``) with the pretext heads.
+    encoder_spec_ : dict
+        Registry name and keyword arguments that rebuild the encoder.
+    n_leads_, n_times_ : int
+        Input shape seen in ``fit``.
+    segment_length_, n_segments_ : int
+        Samples per segment and segments per ECG.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecgsk.estimators import ECGPretrainer
+    >>> X = np.random.default_rng(0).standard_normal((16, 12, 500)).astype("float32")
+    >>> pre = ECGPretrainer("deepecg-ssl-tiny", sfreq=50, max_epochs=1, batch_size=8, validation=None,
+    ...                     pretext_options={"n_entries": 16}, progress_bar=False, verbose=0)
+    >>> pre.fit(X).transform(X).shape
+    (16, 64)
+    >>> sorted(k for k in pre.history_[-1] if k.startswith("train_"))
+    ['train_batch_count', 'train_cmsc', 'train_diversity', 'train_feature_penalty', 'train_loss', 'train_wav2vec2']
+    """
+
+    _score_lower_is_better = True
+
+    def __init__(
+        self,
+        module="deepecg-ssl",
+        *,
+        objectives=OBJECTIVES,
+        lead_mask_prob=0.5,
+        segment_seconds=5.0,
+        sfreq=250.0,
+        lr=5e-5,
+        betas=(0.9, 0.98),
+        batch_size=64,
+        max_epochs=30,
+        optimizer=torch.optim.AdamW,
+        weight_decay=0.01,
+        device="auto",
+        random_state=None,
+        validation=0.1,
+        patience=10,
+        lr_schedule="cosine",
+        grad_clip=None,
+        max_time=None,
+        augment=None,
+        amp="auto",
+        num_workers=0,
+        checkpoint_dir=None,
+        resume=None,
+        callbacks=None,
+        progress_bar=True,
+        verbose=1,
+        warm_start=False,
+        pretext_options=None,
+        **kwargs,
+    ):
+        self.objectives = objectives
+        self.lead_mask_prob = lead_mask_prob
+        self.segment_seconds = segment_seconds
+        self.sfreq = sfreq
+        self.betas = betas
+        self.pretext_options = pretext_options
+        super().__init__(
+            module,
+            loss=None,
+            lr=lr,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            device=device,
+            random_state=random_state,
+            validation=validation,
+            patience=patience,
+            lr_schedule=lr_schedule,
+            grad_clip=grad_clip,
+            max_time=max_time,
+            augment=augment,
+            amp=amp,
+            num_workers=num_workers,
+            checkpoint_dir=checkpoint_dir,
+            resume=resume,
+            callbacks=callbacks,
+            progress_bar=progress_bar,
+            verbose=verbose,
+            warm_start=warm_start,
+            **kwargs,
+        )
+
+    def _get_param_names(self):
+        # fine-tuning parameters of the base class do not apply to pretraining
+        hidden = {"loss", "encoder", "finetune", "encoder_lr_scale"}
+        return [name for name in super()._get_param_names() if name not in hidden]
+
+    # ------------------------------------------------------------------ parameters
+    def _check_params(self):
+        super()._check_params()
+        objectives = (self.objectives,) if isinstance(self.objectives, str) else self.objectives
+        if not objectives or not set(objectives) <= set(OBJECTIVES):
+            raise ValueError(f"objectives must be a non-empty subset of {OBJECTIVES}, got {self.objectives!r}")
+        if not (isinstance(self.lead_mask_prob, numbers.Real) and 0 <= self.lead_mask_prob < 1):
+            raise ValueError(f"lead_mask_prob must lie in [0, 1), got {self.lead_mask_prob!r}")
+        for name in ("segment_seconds", "sfreq"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not (isinstance(value, numbers.Real) and value > 0):
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if self.pretext_options is not None and not isinstance(self.pretext_options, dict):
+            raise TypeError(f"pretext_options must be a dict or None, got {type(self.pretext_options).__name__}")
+
+    # ------------------------------------------------------------------ targets (patient ids)
+    def _encode_targets_fit(self, y, n):
+        if y is not None:
+            raise ValueError(
+                "ECGPretrainer learns without labels: call fit(X) or fit(X, groups=patient_ids), "
+                "not fit(X, y)"
+            )
+        self.n_outputs_ = 1  # size of the encoder's placeholder head, unused in pretraining
+        self.segment_length_ = int(round(self.segment_seconds * self.sfreq))
+        return None
+
+    def _encode_targets(self, y, n, name="y"):
+        return np.arange(n, dtype=np.int64)
+
+    def _target_meta(self):
+        return {"objectives": list(self._objectives()), "segment_length": self.segment_length_}
+
+    def _objectives(self):
+        return (self.objectives,) if isinstance(self.objectives, str) else tuple(self.objectives)
+
+    def fit(self, X, y=None, groups=None, **fit_params):
+        """Pretrain on unlabelled ECGs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ecgs, n_leads, n_times) or torch Dataset
+            ECGs at ``sfreq`` Hz, at least two segments long.
+        y : None
+            Must be None (no labels).
+        groups : array-like of shape (n_ecgs,), optional
+            Patient ids: ECGs of one patient are CMSC positives of each other, and the
+            validation split keeps each patient on one side.
+
+        Returns
+        -------
+        self
+        """
+        return super().fit(X, y, groups=groups, **fit_params)
+
+    def _prepare_validation(self, data, y_enc, groups, n):
+        n_times = self.n_times_
+        self.n_segments_ = n_times // self.segment_length_
+        if self.n_segments_ < 2:
+            raise ValueError(
+                f"ECGs of {n_times} samples are too short to cut into two segments of "
+                f"{self.segment_seconds:g} s at {self.sfreq:g} Hz ({self.segment_length_} samples "
+                "each); use longer ECGs or a shorter segment_seconds"
+            )
+        if groups is None:
+            ids = np.arange(n, dtype=np.int64)
+        else:
+            groups = np.asarray(groups)
+            if groups.shape != (n,):
+                raise ValueError(f"groups has shape {groups.shape} but X holds {n} ECGs")
+            _, ids = np.unique(groups, return_inverse=True)
+            ids = ids.astype(np.int64)
+        return super()._prepare_validation(data, ids, groups, n)
+
+    # ------------------------------------------------------------------ network
+    def initialize_module(self):
+        from ..nn import build_model
+
+        kwargs = self.get_params_for("module")
+        if not isinstance(self.module, str):
+            raise TypeError(
+                f"ECGPretrainer builds its encoder from a registry name (e.g. 'deepecg-ssl'); got "
+                f"{type(self.module).__name__}"
+            )
+        encoder = build_model(
+            self.module, n_leads=self.n_leads_, n_times=self.segment_length_, n_outputs=1, **kwargs
+        )
+        self.encoder_spec_ = {"name": self.module, "kwargs": dict(kwargs)}
+        encoder.ecgsk_spec = dict(self.encoder_spec_)  # travels with the module (clone, pickle)
+        self.module_ = SSLPretextModel(
+            encoder,
+            objectives=self._objectives(),
+            lead_mask_prob=self.lead_mask_prob,
+            n_segments=self.n_segments_,
+            augment=build_augment(self.augment),
+            **(self.pretext_options or {}),
+        )
+        self.augmenter_ = torch.nn.Identity()  # augmentation happens inside the pretext model
+        return self
+
+    def initialize_criterion(self):
+        self.criterion_ = torch.nn.Identity()
+        return self
+
+    def initialize_optimizer(self, triggered_directly=None):
+        named = list(self.get_all_learnable_params())
+        args, kwargs = self.get_params_for_optimizer("optimizer", named)
+        kwargs.setdefault("weight_decay", self.weight_decay)
+        kwargs.setdefault("betas", tuple(self.betas))
+        self.optimizer_ = self.optimizer(*args, **kwargs)
+        return self
+
+    @property
+    def _default_callbacks(self):
+        # no label-based validation score: the validation loss is what is monitored
+        callbacks = [
+            (n, cb) for n, cb in super()._default_callbacks if not isinstance(cb, ValidationScore)
+        ]
+        # per-objective epoch averages, inserted before the progress bar and the log
+        position = next(i for i, (n, _) in enumerate(callbacks) if n == "valid_loss") + 1
+        extra = []
+        for name in self._loss_names():
+            extra.append((f"train_{name}", PassthroughScoring(name=f"train_{name}", on_train=True)))
+            if self.validation is not None:
+                extra.append((f"valid_{name}", PassthroughScoring(name=f"valid_{name}")))
+        return callbacks[:position] + extra + callbacks[position:]
+
+    def _loss_names(self):
+        objectives = self._objectives()
+        names = [n for n in ("wav2vec2", "cmsc") if n in objectives]
+        if "wav2vec2" in objectives:
+            names += ["diversity", "feature_penalty"]
+        return names
+
+    def _choose_monitor(self):
+        return "valid_loss"
+
+    # ------------------------------------------------------------------ steps
+    def infer(self, x, groups=None):
+        x = to_tensor(x, device=self.device_)[..., : self.n_segments_ * self.segment_length_]
+        groups = None if groups is None else to_tensor(groups, device=self.device_)
+        with torch.autocast(torch.device(self.device_).type, enabled=self._amp_enabled()):
+            return self.module_(x, groups)
+
+    def _record(self, losses, prefix):
+        for name in self._loss_names():
+            self.history.record_batch(f"{prefix}_{name}", float(losses[name].detach()))
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, ids = batch
+        losses = self.infer(Xi, ids)
+        loss = losses["loss"]
+        if self.grad_scaler_ is not None:
+            self.grad_scaler_.scale(loss).backward()
+        else:
+            loss.backward()
+        self._record(losses, "train")
+        return {"loss": loss, "y_pred": loss.detach()}
+
+    def train_step(self, batch, **fit_params):
+        step = super().train_step(batch, **fit_params)
+        self.module_.step()  # anneal the quantizer temperature once per update
+        return step
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        Xi, ids = batch
+        with torch.no_grad():
+            losses = self.infer(Xi, ids)
+        self._record(losses, "valid")
+        return {"loss": losses["loss"], "y_pred": losses["loss"].detach()}
+
+    @property
+    def encoder_(self):
+        """The pretrained encoder (a torch module; ``module_.encoder``).
+
+        Unlike the pretrainer itself, it survives sklearn's ``clone`` as a parameter, so
+        ``ECGEmbedder(pretrainer.encoder_)`` works inside ``GridSearchCV``.
+        """
+        self.check_is_fitted()
+        return self.module_.encoder
+
+    # ------------------------------------------------------------------ outputs
+    @property
+    def predict(self):
+        raise AttributeError("ECGPretrainer has no predict: use transform(X) for embeddings")
+
+    def save(self, path, *, leads=None):
+        """Write the pretrained encoder and its card to the folder ``path``.
+
+        The folder can be given as ``encoder=`` to :class:`ECGClassifier`,
+        :class:`ECGRegressor` and :class:`ECGEmbedder`.
+
+        Parameters
+        ----------
+        path : str or path
+        leads : sequence of str, optional
+            Lead order of the input, recorded in the card.
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        self.check_is_fitted()
+        pretraining = {
+            "objectives": list(self._objectives()),
+            "lead_mask_prob": float(self.lead_mask_prob),
+            "segment_seconds": float(self.segment_seconds),
+            "epochs": len(self.history),
+            "final_train_loss": self.history[-1, "train_loss"] if len(self.history) else None,
+        }
+        return save_encoder(
+            self.module_.encoder,
+            path,
+            spec=self.encoder_spec_,
+            n_leads=self.n_leads_,
+            n_times=self.segment_length_,
+            sfreq=self.sfreq,
+            leads=leads,
+            pretraining=pretraining,
+        )
