@@ -1,0 +1,21 @@
+"""Readers for ECG files: WFDB (PhysioNet, CinC 2021), GE MUSE XML, folders of them.
+
+Every reader returns an :class:`ECGRecords` named tuple ``(signals, sfreq,
+leads, meta)`` with ``signals`` of shape ``(n_ecgs, n_leads, n_times)`` in
+float32 millivolts.
+
+Examples
+--------
+>>> from ecgsk.io import read_wfdb, read_muse_xml, read_records, ECGRecords
+>>> ECGRecords._fields
+('signals', 'sfreq', 'leads', 'meta')
+"""
+
+from __future__ import annotations
+
+from ._folder import read_records
+from ._muse import read_muse_xml, write_muse_xml
+from ._records import ECGRecords
+from ._wfdb import read_wfdb
+
+__all__ = ["ECGRecords", "read_muse_xml", "read_records", "read_wfdb", "write_muse_xml"]

@@ -1,0 +1,100 @@
+"""Read a folder (or list) of ECG files of any supported format into one batch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ._common import as_path_list, check_errors_option, read_all, stack_records
+from ._muse import read_muse_record
+from ._records import ECGRecords
+from ._wfdb import read_wfdb_record, record_base
+
+_WFDB_SUFFIXES = (".hea", ".dat", ".mat")
+_XML_SUFFIXES = (".xml",)
+
+
+def _find_files(folder: Path) -> list[Path]:
+    found = [
+        p for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in (".hea", *_XML_SUFFIXES)
+    ]
+    return sorted(found)
+
+
+def _read_one(path: Path, verify: bool):
+    suffix = path.suffix.lower()
+    if suffix in _XML_SUFFIXES:
+        return read_muse_record(path, "auto", verify)
+    if suffix in _WFDB_SUFFIXES or not suffix:
+        return read_wfdb_record(path, verify)
+    raise ValueError(
+        f"{path}: unsupported file type {suffix!r} (supported: WFDB .hea/.dat/.mat, GE MUSE .xml)"
+    )
+
+
+def read_records(source, sfreq=None, n_times=None, *, errors: str = "raise", verify: bool = True) -> ECGRecords:
+    """Read a folder or a list of ECG files of any supported format.
+
+    A folder is searched recursively for WFDB headers (``*.hea``, read with
+    their ``.dat`` or ``.mat`` data) and GE MUSE XML files (``*.xml``); files
+    are read in sorted path order and concatenated. A list may mix formats and
+    name WFDB records with or without extension.
+
+    Parameters
+    ----------
+    source : str, path-like, or list of them
+        A folder, one file, or a list of files.
+    sfreq : float, optional
+        Resample every record to this rate (Hz); without it, records of
+        different rates raise ``ValueError``.
+    n_times : int, optional
+        Crop or pad every record (centred) to this many samples; without it,
+        records of different lengths raise ``ValueError``.
+    errors : {"raise", "skip"}, default="raise"
+        ``"raise"``: the first unreadable file raises ``ValueError`` naming
+        it. ``"skip"``: unreadable files are left out and listed in one
+        ``UserWarning``.
+    verify : bool, default=True
+        Check the WFDB header checksums and the MUSE per-lead CRC32.
+
+    Returns
+    -------
+    ECGRecords
+        Signals ``(n_records, n_leads, n_times)`` in float32 mV, ``sfreq``,
+        ``leads`` and ``meta`` (the columns of :func:`read_wfdb` and
+        :func:`read_muse_xml`; absent fields are NaN).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``source`` does not exist.
+    ValueError
+        If a folder holds no supported file, a file is unreadable (with
+        ``errors="raise"``), or records differ in rate, length or lead set.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from ecgsk.io import write_muse_xml
+    >>> folder = tempfile.mkdtemp()
+    >>> leads = ["I", "II", "V1", "V2", "V3", "V4", "V5", "V6"]
+    >>> for k in range(3):
+    ...     write_muse_xml(os.path.join(folder, f"ecg{k}.xml"), np.full((8, 1000), 0.1 * k), 500, leads)
+    >>> rec = read_records(folder)
+    >>> rec.signals.shape, list(rec.meta["record_id"])
+    ((3, 12, 1000), ['ecg0', 'ecg1', 'ecg2'])
+    """
+    check_errors_option(errors)
+    items = as_path_list(source, "ECG file paths")
+    files: list[Path] = []
+    for item in items:
+        if item.is_dir():
+            found = _find_files(item)
+            if not found:
+                raise ValueError(f"folder {item} holds no supported ECG file (*.hea, *.xml)")
+            files.extend(found)
+        elif item.is_file() or item.with_name(record_base(item).name + ".hea").is_file():
+            files.append(item)
+        else:
+            raise FileNotFoundError(f"{item} does not exist")
+    return stack_records(read_all(files, lambda p: _read_one(p, verify), errors), sfreq, n_times)
