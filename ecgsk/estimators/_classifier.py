@@ -174,69 +174,12 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
     _score_lower_is_better = False
 
     def __init__(
-        self,
-        module="deepecg-sl",
-        *,
-        loss="bce",
-        pos_weight=None,
-        threshold="youden",
-        lr=1e-3,
-        batch_size=64,
-        max_epochs=30,
-        optimizer=torch.optim.AdamW,
-        weight_decay=1e-2,
-        device="auto",
-        random_state=None,
-        validation=0.1,
-        patience=10,
-        lr_schedule="cosine",
-        grad_clip=None,
-        max_time=None,
-        augment=None,
-        amp="auto",
-        num_workers=0,
-        checkpoint_dir=None,
-        resume=None,
-        callbacks=None,
-        progress_bar=True,
-        verbose=1,
-        warm_start=False,
-        encoder=None,
-        finetune="full",
-        encoder_lr_scale=1.0,
-        **kwargs,
+        self, module="deepecg-sl", *, loss="bce", pos_weight=None, threshold="youden", **kwargs
     ):
         self.pos_weight = pos_weight
         self.threshold = threshold
-        super().__init__(
-            module,
-            loss=loss,
-            lr=lr,
-            batch_size=batch_size,
-            max_epochs=max_epochs,
-            optimizer=optimizer,
-            weight_decay=weight_decay,
-            device=device,
-            random_state=random_state,
-            validation=validation,
-            patience=patience,
-            lr_schedule=lr_schedule,
-            grad_clip=grad_clip,
-            max_time=max_time,
-            augment=augment,
-            amp=amp,
-            num_workers=num_workers,
-            checkpoint_dir=checkpoint_dir,
-            resume=resume,
-            callbacks=callbacks,
-            progress_bar=progress_bar,
-            verbose=verbose,
-            warm_start=warm_start,
-            encoder=encoder,
-            finetune=finetune,
-            encoder_lr_scale=encoder_lr_scale,
-            **kwargs,
-        )
+        # the shared training parameters (lr, batch_size, ...) are those of _ECGNet
+        super().__init__(module, loss=loss, **kwargs)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

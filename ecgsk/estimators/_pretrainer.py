@@ -107,61 +107,20 @@ verbose, warm_start
         sfreq=250.0,
         lr=5e-5,
         betas=(0.9, 0.98),
-        batch_size=64,
-        max_epochs=30,
-        optimizer=torch.optim.AdamW,
-        weight_decay=0.01,
-        device="auto",
-        random_state=None,
-        validation=0.1,
-        patience=10,
-        lr_schedule="cosine",
-        grad_clip=None,
-        max_time=None,
-        augment=None,
-        amp="auto",
-        num_workers=0,
-        checkpoint_dir=None,
-        resume=None,
-        callbacks=None,
-        progress_bar=True,
-        verbose=1,
-        warm_start=False,
         pretext_options=None,
         **kwargs,
     ):
+        not_here = sorted({"loss", "encoder", "finetune", "encoder_lr_scale"} & set(kwargs))
+        if not_here:
+            raise TypeError(f"ECGPretrainer has no parameter {', '.join(not_here)} (they are for fine-tuning)")
         self.objectives = objectives
         self.lead_mask_prob = lead_mask_prob
         self.segment_seconds = segment_seconds
         self.sfreq = sfreq
         self.betas = betas
         self.pretext_options = pretext_options
-        super().__init__(
-            module,
-            loss=None,
-            lr=lr,
-            batch_size=batch_size,
-            max_epochs=max_epochs,
-            optimizer=optimizer,
-            weight_decay=weight_decay,
-            device=device,
-            random_state=random_state,
-            validation=validation,
-            patience=patience,
-            lr_schedule=lr_schedule,
-            grad_clip=grad_clip,
-            max_time=max_time,
-            augment=augment,
-            amp=amp,
-            num_workers=num_workers,
-            checkpoint_dir=checkpoint_dir,
-            resume=resume,
-            callbacks=callbacks,
-            progress_bar=progress_bar,
-            verbose=verbose,
-            warm_start=warm_start,
-            **kwargs,
-        )
+        # the shared training parameters (batch_size, max_epochs, ...) are those of _ECGNet
+        super().__init__(module, loss=None, lr=lr, **kwargs)
 
     def _get_param_names(self):
         # fine-tuning parameters of the base class do not apply to pretraining
