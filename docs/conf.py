@@ -27,8 +27,6 @@ extensions = [
 ]
 
 autosummary_generate = True
-# Show defaults as written (DEEPECG_CATEGORIES, STANDARD_12), not their expanded values.
-autodoc_preserve_defaults = True
 autodoc_default_options = {"members": True, "inherited-members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False

@@ -270,7 +270,8 @@ def test_deepecg_sl_tiny_is_fast():
     model(x).sum().backward()  # warm-up
     start = time.perf_counter()
     model(x).sum().backward()
-    assert time.perf_counter() - start < 1.0
+    # generous bound: it takes ~10 ms on an idle core; this only catches a gross regression
+    assert time.perf_counter() - start < 5.0
 
 
 def test_drop_path():
