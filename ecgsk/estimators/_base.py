@@ -60,6 +60,7 @@ from ._callbacks import (
 )
 from ._data import (
     ArrayDataset,
+    DeadlineLoader,
     LazyDataset,
     batch_already_collated,
     first_ecg_shape,
@@ -561,7 +562,11 @@ class _ECGNet(NeuralNet):
         if is_array_backed(dataset):
             kwargs.setdefault("collate_fn", batch_already_collated)
         iterator = self.iterator_train if training else self.iterator_valid
-        return iterator(dataset, **kwargs)
+        loader = iterator(dataset, **kwargs)
+        deadline = getattr(self, "train_deadline_", None)
+        if training and deadline is not None:
+            return DeadlineLoader(loader, deadline)
+        return loader
 
     def _split_indices(self, y_enc, groups, n):
         """Train/validation indices for a fractional ``validation`` (groups-aware)."""

@@ -123,10 +123,12 @@ class ResumableEarlyStopping(EarlyStopping):
 
 
 class TimeBudget(Callback):
-    """Request a stop when the next epoch would end after ``max_time`` seconds of training.
+    """Keep training within ``max_time`` seconds.
 
-    The decision uses the duration of the epoch just finished, so training stops between
-    epochs and never overruns the budget by more than the variation of one epoch.
+    Two checks: the training batches of an epoch stop being drawn once the budget is spent
+    (the net's training iterator honours ``net.train_deadline_``), so even a long first epoch
+    ends on time and is still validated and checkpointed; and after each epoch a stop is
+    requested when the next epoch would end after the budget.
 
     Parameters
     ----------
@@ -140,6 +142,10 @@ class TimeBudget(Callback):
     def on_train_begin(self, net, **kwargs):
         self.start_ = time.monotonic()
         self.epoch_start_ = self.start_
+        net.train_deadline_ = self.start_ + self.max_time
+
+    def on_train_end(self, net, **kwargs):
+        net.__dict__.pop("train_deadline_", None)
 
     def on_epoch_begin(self, net, **kwargs):
         self.epoch_start_ = time.monotonic()

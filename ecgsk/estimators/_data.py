@@ -7,6 +7,8 @@ through ``__getitems__``) instead of one ECG at a time followed by a collate ste
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset
@@ -91,3 +93,32 @@ def first_ecg_shape(dataset) -> tuple[int, int]:
             f"one); got an item of shape {shape}"
         )
     return int(shape[0]), int(shape[1])
+
+
+class DeadlineLoader:
+    """Iterate a data loader until a ``time.monotonic()`` deadline, then end the epoch early.
+
+    At least one batch is drawn per epoch. ``len`` is that of the wrapped loader (what a
+    progress bar expects for a full epoch).
+
+    Examples
+    --------
+    >>> import time
+    >>> list(DeadlineLoader([1, 2, 3], deadline=time.monotonic() - 1))
+    [1]
+    >>> list(DeadlineLoader([1, 2, 3], deadline=time.monotonic() + 60))
+    [1, 2, 3]
+    """
+
+    def __init__(self, loader, deadline: float):
+        self.loader = loader
+        self.deadline = deadline
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        for batch in self.loader:
+            yield batch
+            if time.monotonic() >= self.deadline:
+                return
