@@ -81,7 +81,7 @@ def train_supervised(X, sample, epochs):
     train = (meta["strat_fold"] <= 8).to_numpy()
     clf = ECGClassifier(
         "xresnet1d50", max_epochs=epochs, batch_size=32, lr=3e-3, lr_schedule="onecycle",
-        validation=0.2, patience=8, max_time=240, random_state=SEED,
+        validation=0.2, patience=8, max_time=120, random_state=SEED,
     )
     clf.fit(X[train], labels[train], groups=meta["patient_id"].to_numpy()[train])
     scores = clf.predict_proba(X[~train])
@@ -153,8 +153,8 @@ def main() -> None:
     args = parser.parse_args()
     OUTPUT.mkdir(exist_ok=True)
     X, sample = load_and_preprocess()
-    train_supervised(X, sample, epochs=3 if args.quick else 25)
-    label_efficiency(X, sample, pretrain_epochs=2 if args.quick else 15, finetune_epochs=2 if args.quick else 15)
+    train_supervised(X, sample, epochs=3 if args.quick else 20)
+    label_efficiency(X, sample, pretrain_epochs=2 if args.quick else 8, finetune_epochs=2 if args.quick else 10)
 
 
 if __name__ == "__main__":
