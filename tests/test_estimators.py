@@ -342,6 +342,16 @@ def test_max_time_also_cuts_a_long_first_epoch(small):
     assert clf.predict_proba(slow[:3]).shape == (3, labels.shape[1])
 
 
+def test_lr_schedule_follows_the_time_budget(small):
+    X, labels, _ = small
+    clf = ECGClassifier(TINY, lr=1e-2, lr_schedule="cosine", max_epochs=10_000, max_time=1.0,
+                        patience=None, validation=0.2, **FAST).fit(X, labels)
+    assert clf.stop_reason_ == "max_time"
+    # 10,000 planned epochs would leave the cosine at ~1.0; the budget brings it to its end
+    lr = clf.optimizer_.param_groups[0]["lr"]
+    assert lr < 0.3 * 1e-2
+
+
 def test_lr_schedules_and_gradient_clipping(small):
     X, labels, _ = small
     cos = ECGClassifier(TINY, lr=1e-2, max_epochs=2, patience=None, grad_clip=0.5, **FAST).fit(

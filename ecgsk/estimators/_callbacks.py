@@ -223,7 +223,9 @@ class StepLRSchedule(LRScheduler):
     """skorch ``LRScheduler`` stepping a :class:`Schedule` every batch, resumable.
 
     skorch counts the batches already done from the history (``batch_idx_``); the torch
-    scheduler is created at that step, so a resumed run continues the same curve.
+    scheduler is created at that step, so a resumed run continues the same curve. With a time
+    budget (``net.max_time``), the schedule advances by the larger of the steps done and the
+    share of the budget spent, so that it completes by the deadline however many epochs fit.
 
     Parameters
     ----------
@@ -245,12 +247,21 @@ class StepLRSchedule(LRScheduler):
             total_steps=net.max_epochs * net.steps_per_epoch_,
             offset=net.schedule_offset_,
         )
+        budget = getattr(net, "max_time", None)
+        self.budget_ = None if budget is None else (time.monotonic(), float(budget))
         for group in net.optimizer_.param_groups:
             group.setdefault("initial_lr", group["lr"])
         super().on_train_begin(net, **kwargs)
 
+    def _lr_factor(self, step):
+        if self.budget_ is not None:
+            start, budget = self.budget_
+            spent = min((time.monotonic() - start) / budget, 1.0)
+            step = max(step, self.schedule_.offset + spent * self.schedule_.total_steps)
+        return self.schedule_(step)
+
     def _get_scheduler(self, net, policy, **scheduler_kwargs):
-        return LambdaLR(net.optimizer_, self.schedule_, last_epoch=self.batch_idx_ - 1)
+        return LambdaLR(net.optimizer_, self._lr_factor, last_epoch=self.batch_idx_ - 1)
 
     def on_train_end(self, net, **kwargs):
         # the torch scheduler holds the optimizer; dropping it keeps pickles device-free
