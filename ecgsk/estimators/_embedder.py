@@ -114,7 +114,7 @@ class ECGEmbedder(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n_ecgs, n_features_out_), float32
+        ndarray of shape (n_ecgs, ``n_features_out_``), float32
         """
         check_is_fitted(self, "encoder_")
         X = check_ecg(X, n_leads=self.n_leads_, min_times=getattr(self.encoder_, "min_times", 1))
