@@ -16,6 +16,8 @@ of ``../shared/data/ptbxl_records100``, a random 45% of each official strat_fold
    - ``ssl-linear``: linear probe, :class:`ecgsk.ECGEmbedder` embeddings + one logistic
      regression per label;
    - ``ssl-scratch``: the same transformer trained from random initialisation;
+   - ``random-linear``: the linear probe on the embeddings of the same transformer at its random
+     initialisation (what pretraining must beat for ``ssl-linear`` to mean anything);
    - ``sl-scratch``: DeepECG-SL (EfficientNetV2) trained from random initialisation;
 
    Each network learns one multilabel head over the 5 PTB-XL superclasses and the DeepECG labels
@@ -81,11 +83,12 @@ from _ptbxl_data import SFREQ, load_labels, load_task, load_waveforms  # noqa: E
 from ecgsk.estimators import ECGClassifier, ECGEmbedder, ECGPretrainer  # noqa: E402
 from ecgsk.labels import scp_to_deepecg  # noqa: E402
 from ecgsk.metrics import bootstrap_ci, delong_test  # noqa: E402
+from ecgsk.nn import build_model  # noqa: E402
 from ecgsk.preprocessing import make_deepecg_preprocessing  # noqa: E402
 
 OUTPUT_DIR = Path(__file__).resolve().parent / "output"
 FRACTIONS = (0.01, 0.1, 0.5, 1.0)
-MODELS = ("ssl-finetune", "ssl-linear", "ssl-scratch", "sl-scratch")
+MODELS = ("ssl-finetune", "ssl-linear", "random-linear", "ssl-scratch", "sl-scratch")
 TASK_NAMES = {"super": "superdiagnostic", "deepecg": "DeepECG-mapped"}
 
 #: Dense bf16 tensor-core peaks (TFLOP/s) by CUDA device name fragment, most specific first.
@@ -344,6 +347,12 @@ def run(cfg: Config, fractions, models, data_dir, seed: int, min_valid: int, pea
             info["mfu"] = transformer_mfu(pretrainer.encoder_, data.X_all.shape[-1],
                                           cfg.batch_size, peak_override)
 
+    if "random-linear" in models:
+        torch.manual_seed(seed)
+        random_encoder = build_model(cfg.ssl_module, n_times=data.X_all.shape[-1], n_outputs=1)
+        embedder = ECGEmbedder(random_encoder, device=cfg.device).fit(data.X["train"][:2])
+        E_random = {name: embedder.transform(X) for name, X in data.X.items()}
+
     train_sets = nested_subsets(len(data.Y["train"]), fractions, seed)
     valid_sets = nested_subsets(len(data.Y["valid"]), fractions, seed + 1, minimum=min_valid)
     y_test = data.Y["test"]
@@ -352,8 +361,9 @@ def run(cfg: Config, fractions, models, data_dir, seed: int, min_valid: int, pea
         tr, va = train_sets[frac], valid_sets[frac]
         y_tr, y_va = data.Y["train"].iloc[tr], data.Y["valid"].iloc[va]
         for model in models:
-            if model == "ssl-linear":
-                columns, proba, seconds = fit_linear_probe(E["train"][tr], y_tr, E["test"], seed)
+            if model in ("ssl-linear", "random-linear"):
+                emb = E if model == "ssl-linear" else E_random
+                columns, proba, seconds = fit_linear_probe(emb["train"][tr], y_tr, emb["test"], seed)
                 epochs = float("nan")
             else:
                 clf, columns, seconds, epochs = fit_network(

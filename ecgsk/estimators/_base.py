@@ -65,6 +65,7 @@ from ._data import (
     batch_already_collated,
     first_ecg_shape,
     is_array_backed,
+    is_internal_dataset,
 )
 
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -199,7 +200,9 @@ class _ECGNet(NeuralNet):
     # ------------------------------------------------------------------ parameters
     def _get_param_names(self):
         names = super()._get_param_names()
-        return [n for n in names if n not in _FIXED_NEURALNET_ARGS and n != "_params_to_validate"]
+        # private state (skorch's "_params_to_validate", Accelerate's "_wrapped_with_accelerator")
+        # is not a parameter
+        return [n for n in names if n not in _FIXED_NEURALNET_ARGS and not n.startswith("_")]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -302,6 +305,24 @@ class _ECGNet(NeuralNet):
     def _amp_enabled(self) -> bool:
         on_cuda = torch.device(self.device_).type == "cuda"
         return on_cuda and self.amp in ("auto", True)
+
+    def _autocast(self):
+        """Mixed-precision context of the forward passes (bf16/fp16 autocast on CUDA)."""
+        return torch.autocast(torch.device(self.device_).type, enabled=self._amp_enabled())
+
+    def _backward(self, loss):
+        """Back-propagate ``loss`` (through the gradient scaler under mixed precision)."""
+        if self.grad_scaler_ is not None:
+            self.grad_scaler_.scale(loss).backward()
+        else:
+            loss.backward()
+
+    def _bare_module(self):
+        """``module_`` without a distributed (DDP) wrapper, for attribute and state access."""
+        module = self.module_
+        if isinstance(module, torch.nn.parallel.DistributedDataParallel):
+            return module.module
+        return module
 
     # ------------------------------------------------------------------ components
     def initialize_module(self):
@@ -429,7 +450,7 @@ class _ECGNet(NeuralNet):
     def _set_training(self, training=True):
         super()._set_training(training)
         if training and getattr(self, "module_", None) is not None:
-            frozen = self._frozen_part(self.module_)
+            frozen = self._frozen_part(self._bare_module())
             if frozen is not None:
                 # frozen layers keep their dropout off and their normalisation statistics fixed
                 frozen.eval()
@@ -537,7 +558,7 @@ class _ECGNet(NeuralNet):
         return ArrayDataset(data, y)
 
     def get_dataset(self, X, y=None):
-        if isinstance(X, (ArrayDataset, LazyDataset, Subset)):
+        if is_internal_dataset(X):
             return X
         return self._make_dataset(X, y)
 
@@ -563,10 +584,22 @@ class _ECGNet(NeuralNet):
             kwargs.setdefault("collate_fn", batch_already_collated)
         iterator = self.iterator_train if training else self.iterator_valid
         loader = iterator(dataset, **kwargs)
+        if training:
+            loader = self._distribute_loader(loader)
         deadline = getattr(self, "train_deadline_", None)
         if training and deadline is not None:
             return DeadlineLoader(loader, deadline)
         return loader
+
+    def _distribute_loader(self, loader):
+        """The training loader as this process iterates it (all of it without distribution)."""
+        return loader
+
+    def _steps_per_epoch(self, n_train: int) -> int:
+        """Optimiser steps per epoch of this process (what the LR schedule counts)."""
+        drop_last = n_train % self.batch_size == 1
+        steps = n_train // self.batch_size if drop_last else int(np.ceil(n_train / self.batch_size))
+        return max(steps, 1)
 
     def _split_indices(self, y_enc, groups, n):
         """Train/validation indices for a fractional ``validation`` (groups-aware)."""
@@ -660,7 +693,7 @@ class _ECGNet(NeuralNet):
         x = to_tensor(x, device=self.device_)
         if self.module_.training:
             x = self.augmenter_(x)
-        with torch.autocast(torch.device(self.device_).type, enabled=self._amp_enabled()):
+        with self._autocast():
             return self.module_(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
@@ -672,10 +705,7 @@ class _ECGNet(NeuralNet):
         Xi, yi = batch
         y_pred = self.infer(Xi, **fit_params)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        if self.grad_scaler_ is not None:
-            self.grad_scaler_.scale(loss).backward()
-        else:
-            loss.backward()
+        self._backward(loss)
         return {"loss": loss, "y_pred": y_pred}
 
     def train_step(self, batch, **fit_params):
@@ -757,14 +787,7 @@ class _ECGNet(NeuralNet):
         opened = False
         try:
             self.fit_datasets_ = self._prepare_validation(data, y_enc, groups, n)
-            n_train = len(self.fit_datasets_[0])
-            drop_last = n_train % self.batch_size == 1
-            self.steps_per_epoch_ = max(
-                n_train // self.batch_size
-                if drop_last
-                else int(np.ceil(n_train / self.batch_size)),
-                1,
-            )
+            self.steps_per_epoch_ = self._steps_per_epoch(len(self.fit_datasets_[0]))
             self.monitor_ = self._choose_monitor()
             self.pos_weight_ = self._resolve_class_weight(y_enc)
             if self.random_state is not None:
@@ -882,7 +905,7 @@ class _ECGNet(NeuralNet):
                 )
 
     def _restore_training_state(self, state):
-        self.module_.load_state_dict(state["module"])
+        self._bare_module().load_state_dict(state["module"])
         self.optimizer_.load_state_dict(state["optimizer"])
         self.history_ = History(json.loads(state["history"]))
         self.stop_reason_ = state.get("stop_reason")
@@ -927,7 +950,7 @@ class _ECGNet(NeuralNet):
         state = {
             "format": _CHECKPOINT_FORMAT,
             "estimator": type(self).__name__,
-            "module": self.module_.state_dict(),
+            "module": self._bare_module().state_dict(),
             "optimizer": self.optimizer_.state_dict(),
             "history": json.dumps(list(self.history), default=_json_default),
             "early_stopping": None if es is None else es.state(),
@@ -958,7 +981,7 @@ class _ECGNet(NeuralNet):
     def _iterate_outputs(self, X, features=False):
         """Yield per-batch float32 numpy outputs (logits or embeddings) in eval mode."""
         self.check_is_fitted()
-        if isinstance(X, (ArrayDataset, LazyDataset, Subset)):
+        if is_internal_dataset(X):
             dataset = X
         else:
             data, _, _ = self._check_X(X, fitted=True)
@@ -1020,6 +1043,97 @@ class _ECGNet(NeuralNet):
             return torch.cat(outputs).to(device)
         finally:
             self._set_training(False)
+
+    def to_onnx(self, path, *, opset=None, dynamic_batch=True, output=None, **kwargs):
+        """Write the fitted estimator's inference graph to an ONNX file.
+
+        The graph takes ``ecg`` (float32, ``(batch, n_leads_, n_times_)``) and returns what
+        ``output`` names: by default ``predict_proba`` for a classifier, ``predict`` (original
+        units) for a regressor, ``transform`` (embeddings) for a pretrainer. Classes,
+        thresholds, input shape and the ecgsk version are in the file's metadata.
+
+        Parameters
+        ----------
+        path : str or path
+            The ``.onnx`` file to write.
+        opset : int, optional
+            ONNX opset version (default: the exporter's recommended one).
+        dynamic_batch : bool, default=True
+            Let the batch axis vary.
+        output : {"predict_proba", "decision_function", "predict", "transform"}, optional
+            The method the graph computes.
+        **kwargs
+            ``exporter``, ``sfreq``, ``leads``, ``verify``: see
+            :func:`ecgsk.estimators._export.export_onnx`.
+
+        Returns
+        -------
+        pathlib.Path
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from ecgsk.estimators import ECGClassifier
+        >>> X = np.random.default_rng(0).standard_normal((32, 12, 250)).astype("float32")
+        >>> clf = ECGClassifier("xresnet1d50-tiny", max_epochs=1, random_state=0,
+        ...                     progress_bar=False, verbose=0).fit(X, np.tile([0, 1], 16))
+        >>> path = clf.to_onnx(tempfile.mkdtemp() + "/clf.onnx")
+        >>> import onnxruntime
+        >>> session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+        >>> proba = session.run(None, {"ecg": X[:5]})[0]
+        >>> bool(np.allclose(proba, clf.predict_proba(X[:5]), atol=1e-4))
+        True
+        """
+        from ._export import export_onnx
+
+        return export_onnx(
+            self, path, output=output, opset=opset, dynamic_batch=dynamic_batch, **kwargs
+        )
+
+    def to_torchscript(self, path, *, method="script", output=None, **kwargs):
+        """Write the fitted estimator's inference graph as a TorchScript archive.
+
+        The archive computes what :meth:`to_onnx` computes, loads with ``torch.jit.load``
+        without ecgsk, and carries the same card as the extra file ``ecgsk_card.json``.
+
+        Parameters
+        ----------
+        path : str or path
+            The file to write (``.pt``).
+        method : {"script", "trace"}, default="script"
+            ``torch.jit.script`` or ``torch.jit.trace``.
+        output : {"predict_proba", "decision_function", "predict", "transform"}, optional
+            The method the graph computes.
+        **kwargs
+            ``sfreq``, ``leads``, ``verify``: see
+            :func:`ecgsk.estimators._export.export_torchscript`.
+
+        Returns
+        -------
+        pathlib.Path
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import numpy as np
+        >>> import torch
+        >>> from ecgsk.estimators import ECGClassifier
+        >>> X = np.random.default_rng(0).standard_normal((32, 12, 250)).astype("float32")
+        >>> clf = ECGClassifier("xresnet1d50-tiny", max_epochs=1, random_state=0,
+        ...                     progress_bar=False, verbose=0).fit(X, np.tile([0, 1], 16))
+        >>> extra = {"ecgsk_card.json": ""}
+        >>> scripted = torch.jit.load(clf.to_torchscript(tempfile.mkdtemp() + "/clf.pt"),
+        ...                           _extra_files=extra)
+        >>> bool(np.allclose(scripted(torch.from_numpy(X)).numpy(), clf.predict_proba(X),
+        ...                  atol=1e-5))
+        True
+        >>> import json; json.loads(extra["ecgsk_card.json"])["classes"]
+        [0, 1]
+        """
+        from ._export import export_torchscript
+
+        return export_torchscript(self, path, output=output, method=method, **kwargs)
 
     def __sklearn_is_fitted__(self):
         return bool(getattr(self, "initialized_", False)) and hasattr(self, "n_outputs_")

@@ -482,3 +482,64 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
         """
         logits = self._logits(X)
         return logits[:, 0] if self.task_ == "binary" else logits
+
+    # ------------------------------------------------------------------ released weights
+    @classmethod
+    def from_deepecg(cls, path, *, kind="auto", device="auto"):
+        """Load the public DeepECG weights from a local file as a fitted classifier.
+
+        DeepECG-SL is released as a TorchScript archive (EfficientNetV2), DeepECG-SSL as a
+        fairseq-signals checkpoint (the wav2vec 2.0 "WCR" transformer fine-tuned on 77
+        labels). Nothing is downloaded. The returned classifier takes ecgsk's DeepECG input,
+        the output of ``make_deepecg_preprocessing``: ``(n, 12, 2500)`` millivolts, 250 Hz,
+        standard lead order. Its network applies each release's own input scaling (x 1/0.0048
+        for DeepECG-SL, none for DeepECG-SSL), so its probabilities are those the release
+        computes on its own input; ``classes_`` are the 77 :data:`ecgsk.labels.DEEPECG_LABELS`
+        (the SSL head's outputs are reordered into that list, as the release's deployment
+        code does) and ``thresholds_`` are 0.5 (no thresholds ship with the weights).
+
+        DeepECG-SSL becomes the ``"deepecg-ssl"`` network of :mod:`ecgsk.nn` (sizes read from
+        the checkpoint), so it can be saved, fine-tuned (``warm_start=True``) and embed ECGs
+        (``transform``). DeepECG-SL stays the released TorchScript module; ``save`` records
+        its file path, which ``load`` needs again.
+
+        Parameters
+        ----------
+        path : str or path
+            The ``.pt`` file.
+        kind : {"auto", "sl", "ssl"}, default="auto"
+            ``"auto"`` tells a TorchScript archive (SL) from a ``torch.save`` checkpoint
+            (SSL); ``"sl"`` or ``"ssl"`` insist on one (a file of the other kind is an error).
+        device : str, default="auto"
+            Where the network runs (``"auto"``: CUDA when available).
+
+        Returns
+        -------
+        ECGClassifier
+            Fitted, in evaluation mode; ``release_`` describes the file (kind, path, input
+            scale, output order).
+
+        Raises
+        ------
+        FileNotFoundError
+            If ``path`` does not exist.
+        ValueError
+            If the file is not DeepECG weights, or the checkpoint's keys or shapes do not
+            match the architecture (the message lists the first offending keys).
+
+        Examples
+        --------
+        >>> from ecgsk import ECGClassifier
+        >>> from ecgsk.datasets import load_ptbxl_sample
+        >>> from ecgsk.preprocessing import make_deepecg_preprocessing
+        >>> from sklearn.pipeline import make_pipeline
+        >>> clf = ECGClassifier.from_deepecg("deepecg_ssl_77.pt")  # doctest: +SKIP
+        >>> data = load_ptbxl_sample()  # doctest: +SKIP
+        >>> prep = make_deepecg_preprocessing(data.sfreq).fit(data.signals)  # doctest: +SKIP
+        >>> model = make_pipeline(prep, clf)  # already fitted: no fit  # doctest: +SKIP
+        >>> model.predict_proba(data.signals).shape  # doctest: +SKIP
+        (200, 77)
+        """
+        from ._released import load_deepecg
+
+        return load_deepecg(cls, path, kind=kind, device=device)

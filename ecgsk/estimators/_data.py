@@ -73,6 +73,16 @@ def batch_already_collated(batch):
     return batch
 
 
+def is_internal_dataset(dataset) -> bool:
+    """True for the estimators' own datasets, possibly inside (nested) ``Subset`` objects.
+
+    A ``Subset`` of a user dataset is not one: it still needs wrapping in :class:`LazyDataset`.
+    """
+    while isinstance(dataset, Subset):
+        dataset = dataset.dataset
+    return isinstance(dataset, (ArrayDataset, LazyDataset))
+
+
 def is_array_backed(dataset) -> bool:
     """True for an :class:`ArrayDataset`, possibly inside (nested) ``Subset`` objects."""
     while isinstance(dataset, Subset):

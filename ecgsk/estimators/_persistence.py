@@ -59,13 +59,19 @@ def _plain(value):
         return int(value)
     if isinstance(value, numbers.Real):
         return float(value)
-    if isinstance(value, (list, tuple)) and all(
-        v is None or isinstance(v, (bool, str, numbers.Real)) for v in value
-    ):
+    if isinstance(value, (list, tuple)):
+        # nested sequences too, e.g. conv_layers=((256, 2, 2), ...); raises if an item cannot
         return [_plain(v) for v in value]
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
         return value.tolist()
     raise TypeError
+
+
+def _full_repr(obj) -> str:
+    """``repr`` of an sklearn object without the "..." that sklearn puts in long ones."""
+    if hasattr(obj, "get_params"):
+        return obj.__repr__(N_CHAR_MAX=1_000_000)
+    return repr(obj)
 
 
 def _import_path(obj) -> str:
@@ -173,7 +179,8 @@ class PersistenceMixin:
             "ecgsk_version": __version__,
             "torch_version": torch.__version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "estimator": type(self).__name__,
+            # an estimator trained with an accelerator is saved as its plain counterpart
+            "estimator": getattr(self, "_saved_as", type(self).__name__),
             "module": module_ref,
             "module_kwargs": module_kwargs,
             "optimizer": _import_path(self.optimizer) if isinstance(self.optimizer, type) else None,
@@ -193,7 +200,7 @@ class PersistenceMixin:
                 "sfreq": None if sfreq is None else float(sfreq),
                 "leads": leads,
             },
-            "preprocessing": None if preprocessing is None else repr(preprocessing),
+            "preprocessing": None if preprocessing is None else _full_repr(preprocessing),
         }
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)

@@ -213,6 +213,9 @@ verbose, warm_start
         encoder = build_model(
             self.module, n_leads=self.n_leads_, n_times=self.segment_length_, n_outputs=1, **kwargs
         )
+        # the classification head takes no part in pretraining (fine-tuning replaces it); frozen,
+        # it is also left out of the optimiser and of DDP's gradient reduction
+        encoder.head.requires_grad_(False)
         self.encoder_spec_ = {"name": self.module, "kwargs": dict(kwargs)}
         encoder.ecgsk_spec = dict(self.encoder_spec_)  # travels with the module (clone, pickle)
         self.module_ = SSLPretextModel(
@@ -267,7 +270,7 @@ verbose, warm_start
     def infer(self, x, groups=None):
         x = to_tensor(x, device=self.device_)[..., : self.n_segments_ * self.segment_length_]
         groups = None if groups is None else to_tensor(groups, device=self.device_)
-        with torch.autocast(torch.device(self.device_).type, enabled=self._amp_enabled()):
+        with self._autocast():
             return self.module_(x, groups)
 
     def _record(self, losses, prefix):
@@ -279,16 +282,13 @@ verbose, warm_start
         Xi, ids = batch
         losses = self.infer(Xi, ids)
         loss = losses["loss"]
-        if self.grad_scaler_ is not None:
-            self.grad_scaler_.scale(loss).backward()
-        else:
-            loss.backward()
+        self._backward(loss)
         self._record(losses, "train")
         return {"loss": loss, "y_pred": loss.detach()}
 
     def train_step(self, batch, **fit_params):
         step = super().train_step(batch, **fit_params)
-        self.module_.step()  # anneal the quantizer temperature once per update
+        self._bare_module().step()  # anneal the quantizer temperature once per update
         return step
 
     def validation_step(self, batch, **fit_params):
@@ -307,7 +307,7 @@ verbose, warm_start
         ``ECGEmbedder(pretrainer.encoder_)`` works inside ``GridSearchCV``.
         """
         self.check_is_fitted()
-        return self.module_.encoder
+        return self._bare_module().encoder
 
     # ------------------------------------------------------------------ outputs
     @property

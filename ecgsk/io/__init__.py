@@ -13,9 +13,13 @@ Examples
 
 from __future__ import annotations
 
+from ._convert import ConvertReport, convert
 from ._folder import read_records
 from ._muse import read_muse_xml, write_muse_xml
 from ._records import ECGRecords
 from ._wfdb import read_wfdb
 
-__all__ = ["ECGRecords", "read_muse_xml", "read_records", "read_wfdb", "write_muse_xml"]
+__all__ = [
+    "ConvertReport", "ECGRecords", "convert", "read_muse_xml", "read_records", "read_wfdb",
+    "write_muse_xml",
+]

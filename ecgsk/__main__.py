@@ -1,0 +1,8 @@
+"""``python -m ecgsk``: the ``ecgsk`` command (see :mod:`ecgsk.cli`)."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""Output files: rows streamed to a temporary file and renamed when complete, failure logs."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._errors import CLIError
+
+FAILURE_COLUMNS = ("record_id", "path", "reason")
+_SHOWN_FAILURES = 20
+
+
+def sibling(out: Path, tag: str, suffix: str = ".csv") -> Path:
+    """``preds.csv`` -> ``preds.<tag>.csv``: a file written next to an output.
+
+    Examples
+    --------
+    >>> sibling(Path("out/preds.csv"), "failures").as_posix()
+    'out/preds.failures.csv'
+    """
+    return out.with_name(f"{out.stem}.{tag}{suffix}")
+
+
+def check_output(path, *, suffixes: tuple[str, ...], what: str = "--out") -> Path:
+    """Check that ``path`` has one of ``suffixes`` and that its folder exists."""
+    out = Path(path)
+    if out.suffix.lower() not in suffixes:
+        raise CLIError(f"{what} {out} must end with {' or '.join(suffixes)}")
+    if not out.parent.exists():
+        raise CLIError(f"{what} {out}: folder {out.parent} does not exist")
+    if out.is_dir():
+        raise CLIError(f"{what} {out} is a folder")
+    return out
+
+
+class CsvStream:
+    """Append DataFrames to ``path`` through a temporary file; ``commit`` renames it.
+
+    An interrupted run leaves no half-written file under the final name.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> path = Path(tempfile.mkdtemp()) / "rows.csv"
+    >>> with CsvStream(path) as out:
+    ...     out.write(pd.DataFrame({"a": [1.5]}))
+    ...     out.write(pd.DataFrame({"a": [2.0]}))
+    ...     out.commit()
+    >>> path.read_text().split()
+    ['a', '1.5', '2']
+    """
+
+    def __init__(self, path: Path, float_format: str = "%.8g"):
+        self.path = Path(path)
+        self.tmp = self.path.with_name(self.path.name + ".partial")
+        self.float_format = float_format
+        self.rows = 0
+        self._header = True
+        self._committed = False
+
+    def __enter__(self):
+        self.tmp.unlink(missing_ok=True)
+        return self
+
+    def write(self, frame: pd.DataFrame) -> None:
+        frame.to_csv(self.tmp, mode="a", header=self._header, index=False,
+                     float_format=self.float_format)
+        self._header = False
+        self.rows += len(frame)
+
+    def commit(self, empty_columns=None) -> None:
+        if self._header:  # nothing written: still leave a CSV with the header
+            pd.DataFrame(columns=list(empty_columns or [])).to_csv(self.tmp, index=False)
+        os.replace(self.tmp, self.path)
+        self._committed = True
+
+    def __exit__(self, *exc):
+        if not self._committed:
+            self.tmp.unlink(missing_ok=True)
+        return False
+
+
+class NpyRows:
+    """Write rows of a 2-D float32 array to ``path`` (``.npy``) without holding them all.
+
+    Rows go to a memory-mapped temporary file sized for ``capacity`` rows; ``commit`` keeps the
+    rows written (copying them when fewer than ``capacity``) and renames.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "emb.npy"
+    >>> with NpyRows(path, capacity=3) as out:
+    ...     out.write(np.ones((2, 4), np.float32))
+    ...     out.commit()
+    >>> np.load(path).shape
+    (2, 4)
+    """
+
+    def __init__(self, path: Path, capacity: int):
+        self.path = Path(path)
+        self.tmp = self.path.with_name(self.path.name + ".partial.npy")
+        self.capacity = capacity
+        self.rows = 0
+        self._array = None
+        self._committed = False
+
+    def __enter__(self):
+        self.tmp.unlink(missing_ok=True)
+        return self
+
+    def write(self, rows: np.ndarray) -> None:
+        if self._array is None:
+            self._array = np.lib.format.open_memmap(
+                self.tmp, mode="w+", dtype=np.float32, shape=(self.capacity, rows.shape[1]))
+        self._array[self.rows : self.rows + len(rows)] = rows
+        self.rows += len(rows)
+
+    def commit(self) -> None:
+        if self._array is None:
+            np.save(self.path, np.zeros((0, 0), np.float32))
+        elif self.rows == self.capacity:
+            self._array.flush()
+            self._array = None
+            os.replace(self.tmp, self.path)
+        else:
+            final = np.lib.format.open_memmap(
+                self.path, mode="w+", dtype=np.float32, shape=(self.rows, self._array.shape[1]))
+            step = 65536
+            for start in range(0, self.rows, step):
+                stop = min(start + step, self.rows)
+                final[start:stop] = self._array[start:stop]
+            final.flush()
+            del final
+            self._array = None
+            self.tmp.unlink(missing_ok=True)
+        self._committed = True
+
+    def __exit__(self, *exc):
+        self._array = None
+        if not self._committed:
+            self.tmp.unlink(missing_ok=True)
+        return False
+
+
+def failure_line(source: str, reason: str) -> str:
+    """``"<file>: <reason>"``, without naming the file twice when the reason already does.
+
+    Examples
+    --------
+    >>> failure_line("a/r1.hea", "WFDB record a/r1: data file a/r1.dat is truncated")
+    'WFDB record a/r1: data file a/r1.dat is truncated'
+    >>> failure_line("a/r2.xml", "not an ECG")
+    'a/r2.xml: not an ECG'
+    """
+    base = str(Path(source).with_suffix("")) if Path(source).suffix else source
+    return reason if base in reason else f"{source}: {reason}"
+
+
+def report_failures(failures: list[tuple[str, str, str]], path: Path, *, prog: str) -> None:
+    """List failed records on stderr (the first few) and write them all to ``path``.
+
+    A stale failure file from an earlier run is removed when nothing failed.
+    """
+    if not failures:
+        path.unlink(missing_ok=True)
+        return
+    pd.DataFrame(failures, columns=list(FAILURE_COLUMNS)).to_csv(path, index=False)
+    print(f"{prog}: {len(failures)} record(s) failed and were skipped:", file=sys.stderr)
+    for _, source, reason in failures[:_SHOWN_FAILURES]:
+        print(f"  {failure_line(source, reason)}", file=sys.stderr)
+    if len(failures) > _SHOWN_FAILURES:
+        print(f"  ... and {len(failures) - _SHOWN_FAILURES} more", file=sys.stderr)
+    print(f"{prog}: failures written to {path}", file=sys.stderr)

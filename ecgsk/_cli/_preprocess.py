@@ -1,0 +1,148 @@
+"""``ecgsk preprocess INPUT OUT.zarr``: a front end to :func:`ecgsk.io.convert`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ._errors import EXIT_FAILURES, EXIT_OK, CLIError
+from ._inputs import STORE_PREPROCESSING_ATTR, input_kind
+from ._loop import paragraph, positive_float, positive_int
+from ._outputs import _SHOWN_FAILURES, failure_line
+
+DESCRIPTION = """\
+Convert a folder of ECG records into a chunked zarr store that 'ecgsk predict', 'ecgsk embed'
+and ecgsk.datasets.ECGDataset read lazily. Records are read in parallel; the conversion can be
+resumed after an interruption.
+"""
+
+EPILOG = """\
+examples:
+  ecgsk preprocess cohort/ cohort.zarr --deepecg --jobs 4
+  ecgsk preprocess cohort/ cohort-250.zarr --sfreq-out 250 --n-times 2500
+  ecgsk preprocess one_record.hea one.zarr
+
+Every record (WFDB .hea + .dat/.mat, GE MUSE .xml; folders are searched recursively) is read,
+put in the lead order of the first record, and written as one row of a chunked float32 zarr
+array. --deepecg applies make_deepecg_preprocessing (12 standard leads, band-pass, notch,
+250 Hz, 10 s, DeepECG normalisation): 'ecgsk predict' then uses the store as it is.
+Files that cannot be converted are listed in OUT/failures.csv with their reason (exit code 1).
+An interrupted run continues where it stopped when the same command is run again.
+"""
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number of workers or -1, got {value}"
+        )
+    return value
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "preprocess",
+        help="convert a folder of records into a chunked zarr store (resumable)",
+        description=paragraph(DESCRIPTION),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("input", metavar="INPUT", help="folder of records, or one record file")
+    parser.add_argument("out", metavar="OUT.zarr", help="the store folder to write")
+    target = parser.add_argument_group("what to write (--deepecg, or --sfreq-out/--n-times)")
+    target.add_argument("--sfreq-out", type=positive_float, metavar="HZ",
+                        help="resample every record to this rate")
+    target.add_argument("--n-times", type=positive_int, metavar="N",
+                        help="crop or pad every record (centred) to N samples, after resampling")
+    target.add_argument("--deepecg", action="store_true",
+                        help="apply the DeepECG preprocessing (12 x 2500 at 250 Hz, normalised)")
+    parser.add_argument("--jobs", type=_jobs, default=1, metavar="N",
+                        help="worker processes reading records (-1: all cores; default: 1)")
+    parser.add_argument("--chunk-size", type=positive_int, default=256, metavar="N",
+                        help="records per unit of work and per zarr shard (default: 256)")
+    parser.add_argument("--restart", action="store_true",
+                        help="start over instead of resuming an earlier conversion into OUT")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _first_record(source: Path):
+    """Rate and leads of the first record that has a readable header."""
+    from ..io._items import find_record_files, scan_header
+
+    errors = []
+    for path in find_record_files(source):
+        try:
+            header = scan_header(path)
+        except (ValueError, OSError) as exc:
+            errors.append(str(exc))
+            continue
+        return header.sfreq, header.leads
+    raise CLIError(f"INPUT {source}: no record can be read; first error: {errors[0]}")
+
+
+def _deepecg_pipeline(source: Path):
+    from ..preprocessing import make_deepecg_preprocessing
+
+    sfreq, leads = _first_record(source)
+    return sfreq, make_deepecg_preprocessing(sfreq, input_leads=list(leads))
+
+
+def _record_store_preprocessing(dest: Path, pipe) -> None:
+    import zarr
+
+    group = zarr.open_group(dest, mode="a")
+    group.attrs[STORE_PREPROCESSING_ATTR] = pipe.__repr__(N_CHAR_MAX=1_000_000)  # untruncated
+
+
+def run(args) -> int:
+    """Run ``ecgsk preprocess``; return the exit code."""
+    from ..io import convert
+
+    source, dest = Path(args.input), Path(args.out)
+    if args.deepecg and (args.sfreq_out is not None or args.n_times is not None):
+        raise CLIError("--deepecg sets the rate and length itself: leave out --sfreq-out and "
+                       "--n-times")
+    if not source.exists() and not source.with_name(source.name + ".hea").is_file():
+        raise CLIError(f"INPUT {source} does not exist")
+    kind = input_kind(source) if source.exists() else "records"
+    if kind != "records":
+        raise CLIError(f"INPUT {source} is already an array ({kind}); preprocess converts "
+                       "record files (WFDB, MUSE XML)")
+    if not dest.parent.exists():
+        raise CLIError(f"OUT {dest}: folder {dest.parent} does not exist")
+    sfreq, pipe = args.sfreq_out, None
+    if args.deepecg:
+        sfreq, pipe = _deepecg_pipeline(source)
+    try:
+        report = convert(source, dest, preprocessing=pipe, sfreq=sfreq, n_times=args.n_times,
+                         chunk_size=args.chunk_size, n_jobs=args.jobs, resume=not args.restart,
+                         progress=not args.quiet)
+    except KeyboardInterrupt:
+        print(f"ecgsk preprocess: interrupted; run the same command again to continue "
+              f"where it stopped ({dest})", file=sys.stderr)
+        raise
+    except (ValueError, OSError) as exc:
+        hint = " (or pass --restart to overwrite it)" if "resume=False" in str(exc) else ""
+        raise CLIError(f"{exc}{hint}") from None
+    if pipe is not None:
+        _record_store_preprocessing(dest, pipe)
+    print(f"converted {report.n_converted}, failed {report.n_failed}, skipped "
+          f"{report.n_skipped} (already converted) -> {dest}")
+    if report.n_failed:
+        log = dest / "failures.csv"
+        print(f"ecgsk preprocess: {report.n_failed} file(s) could not be converted:",
+              file=sys.stderr)
+        for path, reason in report.failures.head(_SHOWN_FAILURES).itertuples(index=False):
+            print(f"  {failure_line(path, reason)}", file=sys.stderr)
+        if report.n_failed > _SHOWN_FAILURES:
+            print(f"  ... and {report.n_failed - _SHOWN_FAILURES} more", file=sys.stderr)
+        print(f"failure log: {log}")
+        return EXIT_FAILURES
+    return EXIT_OK

@@ -1,0 +1,783 @@
+"""Export of fitted estimators to ONNX and TorchScript, with a JSON card inside the file.
+
+The exported graph is the estimator's inference path, not only its network:
+
+- ``ECGClassifier``: ``predict_proba`` (sigmoid per label for multilabel targets, ``[1 - p, p]``
+  for binary ones, softmax over classes for multiclass ones), or ``decision_function``
+  (logits) or ``transform`` (embeddings);
+- ``ECGRegressor``: ``predict`` in the target's original units (the training
+  standardisation undone inside the graph), or ``transform``;
+- ``ECGPretrainer`` and ``ECGEmbedder``: ``transform`` (embeddings of the encoder).
+
+Its single input is ``ecg``, float32 ``(batch, n_leads, n_times)`` in the units and layout the
+estimator was trained on; the batch axis is dynamic. The card (estimator, task, classes,
+thresholds, input shape, sampling rate and leads when known, ecgsk version) lives in the ONNX
+``metadata_props`` and in the TorchScript archive's extra files, so that a deployment without
+ecgsk can read it (:func:`read_export_card` reads it back).
+
+Design notes
+------------
+- The network is deep-copied to the CPU in float32 evaluation mode, and weight
+  parametrizations are folded into plain weights, so exporting never changes the estimator and
+  the file does not depend on where it was trained.
+- ONNX goes through ``torch.onnx.export(..., dynamo=True)`` (``torch.export`` based). The
+  TorchScript-based exporter is used only when the dynamo one fails (``exporter="auto"``, with
+  a warning) or on request (``exporter="torchscript"``); the card says which one wrote the file.
+- Every export is checked by default: the file is reloaded (onnxruntime, ``torch.jit.load``) and
+  run on a few random ECGs, with another batch size than the tracing one when the batch is
+  dynamic, and must match eager torch within ``1e-4``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime
+import json
+import logging
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+EXPORT_FORMAT = "ecgsk-export"
+EXPORT_VERSION = 1
+INPUT_NAME = "ecg"
+CARD_KEY = "ecgsk_card"
+TORCHSCRIPT_CARD_FILE = "ecgsk_card.json"
+ONNX_EXPORTERS = ("auto", "dynamo", "torchscript")
+TORCHSCRIPT_METHODS = ("script", "trace")
+EXPORT_EXTRA = "ecgsk[export]"
+# ONNX metadata also holds these card entries one by one (each value JSON-encoded), so that a
+# deployment can read, e.g., json.loads(meta["classes"]) without parsing the whole card
+FLAT_METADATA = (
+    "estimator",
+    "task",
+    "output",
+    "classes",
+    "thresholds",
+    "columns",
+    "n_leads",
+    "n_times",
+    "sfreq",
+    "leads",
+    "ecgsk_version",
+)
+OUTPUT_NAMES = {
+    "predict_proba": "proba",
+    "decision_function": "logits",
+    "predict": "prediction",
+    "transform": "embedding",
+}
+_ATOL = 1e-4
+_RTOL = 1e-4
+# the protobuf limit of a single .onnx file is 2 GB; above this the weights go to a side file
+_MAX_INLINE_BYTES = 1_500_000_000
+
+
+# ---------------------------------------------------------------------------- inference graphs
+class _Probabilities(nn.Module):
+    """Multilabel probabilities: an independent sigmoid per label."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, ecg: Tensor) -> Tensor:
+        return torch.sigmoid(self.net(ecg))
+
+
+class _BinaryProbabilities(nn.Module):
+    """Binary probabilities ``[1 - p, p]`` from the single logit."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, ecg: Tensor) -> Tensor:
+        p = torch.sigmoid(self.net(ecg))
+        return torch.cat([1.0 - p, p], dim=1)
+
+
+class _ClassProbabilities(nn.Module):
+    """Multiclass probabilities: softmax over the classes."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, ecg: Tensor) -> Tensor:
+        return torch.softmax(self.net(ecg), dim=1)
+
+
+class _Logits(nn.Module):
+    """Raw logits; the single column of a binary classifier as a 1-D output."""
+
+    def __init__(self, net: nn.Module, squeeze: bool):
+        super().__init__()
+        self.net = net
+        self.squeeze = bool(squeeze)
+
+    def forward(self, ecg: Tensor) -> Tensor:
+        out = self.net(ecg)
+        if self.squeeze:
+            return out[:, 0]
+        return out
+
+
+class _Rescaled(nn.Module):
+    """Regression outputs in the target's units: ``output * scale + mean``."""
+
+    def __init__(self, net: nn.Module, mean, scale, squeeze: bool):
+        super().__init__()
+        self.net = net
+        self.register_buffer("mean", torch.as_tensor(np.asarray(mean), dtype=torch.float32))
+        self.register_buffer("scale", torch.as_tensor(np.asarray(scale), dtype=torch.float32))
+        self.squeeze = bool(squeeze)
+
+    def forward(self, ecg: Tensor) -> Tensor:
+        out = self.net(ecg) * self.scale + self.mean
+        if self.squeeze:
+            return out[:, 0]
+        return out
+
+
+class _Embeddings(nn.Module):
+    """Embeddings: the network's ``forward_features``."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, ecg: Tensor) -> Tensor:
+        return self.net.forward_features(ecg)
+
+
+# ---------------------------------------------------------------------------- what to export
+def _kind(estimator) -> str:
+    """``"classifier"``, ``"regressor"``, ``"pretrainer"`` or ``"embedder"``."""
+    from ._classifier import ECGClassifier
+    from ._embedder import ECGEmbedder
+    from ._pretrainer import ECGPretrainer
+    from ._regressor import ECGRegressor
+
+    for cls, kind in (
+        (ECGClassifier, "classifier"),
+        (ECGRegressor, "regressor"),
+        (ECGPretrainer, "pretrainer"),
+        (ECGEmbedder, "embedder"),
+    ):
+        if isinstance(estimator, cls):
+            return kind
+    raise TypeError(
+        "only ECGClassifier, ECGRegressor, ECGPretrainer and ECGEmbedder can be exported, got "
+        f"{type(estimator).__name__}"
+    )
+
+
+_OUTPUTS = {
+    "classifier": ("predict_proba", "decision_function", "transform"),
+    "regressor": ("predict", "transform"),
+    "pretrainer": ("transform",),
+    "embedder": ("transform",),
+}
+
+
+def _check_fitted(estimator) -> None:
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+
+
+def _network(estimator, kind: str) -> nn.Module:
+    if kind == "embedder":
+        return estimator.encoder_
+    if kind == "pretrainer":
+        return estimator.module_.encoder
+    return estimator.module_
+
+
+def _model_name(estimator, kind: str, net: nn.Module) -> str:
+    if kind == "pretrainer":
+        return str(estimator.encoder_spec_["name"])
+    spec = getattr(estimator, "module_spec_", None) or getattr(net, "ecgsk_spec", None)
+    if spec:
+        return str(spec["name"])
+    module = getattr(estimator, "module", None)
+    return module if isinstance(module, str) else type(net).__name__
+
+
+def _input_info(estimator, kind: str, net: nn.Module, n_times, sfreq, leads):
+    """``(n_leads, n_times, sfreq, leads)`` of the exported input."""
+    from ..nn._base import check_positive_int
+
+    if n_times is not None:
+        n_times = check_positive_int(n_times, "n_times")
+    if kind == "embedder":
+        n_leads = int(estimator.n_leads_)
+        if n_times is None:
+            n_times = getattr(net, "n_times", None)
+            if n_times is None:
+                raise ValueError(
+                    f"the encoder {type(net).__name__} does not record its input length: pass "
+                    "n_times= (samples per lead of the ECGs to embed)"
+                )
+        min_times = int(getattr(net, "min_times", 1))
+        if n_times < min_times:
+            raise ValueError(f"n_times={n_times} is shorter than the encoder's minimum {min_times}")
+        known = (getattr(net, "card_", None) or {}).get("input", {})
+    else:
+        if n_times is not None and n_times != int(estimator.n_times_):
+            raise ValueError(
+                f"this {type(estimator).__name__} takes ECGs of {estimator.n_times_} samples; "
+                f"n_times={n_times} cannot be exported"
+            )
+        n_leads, n_times = int(estimator.n_leads_), int(estimator.n_times_)
+        known = (getattr(estimator, "card_", None) or {}).get("input", {})
+        if kind == "pretrainer" and sfreq is None:
+            sfreq = estimator.sfreq
+    if sfreq is None:
+        sfreq = known.get("sfreq")
+    if leads is None:
+        leads = known.get("leads")
+    if leads is not None:
+        leads = [str(lead) for lead in leads]
+        if len(leads) != n_leads:
+            raise ValueError(f"leads names {len(leads)} leads but the model takes {n_leads}")
+    if sfreq is not None:
+        from .._validation import check_sfreq
+
+        sfreq = float(check_sfreq(sfreq))
+    return n_leads, int(n_times), sfreq, leads
+
+
+def _prepared_copy(net: nn.Module) -> nn.Module:
+    """A CPU float32 copy in evaluation mode with parametrizations folded into the weights."""
+    from torch.nn.utils import parametrize
+
+    net = copy.deepcopy(net).cpu().float().eval()
+    for module in [m for m in net.modules() if parametrize.is_parametrized(m)]:
+        # not parametrize.remove_parametrizations: it deletes the property from the
+        # parametrized class, which the copy shares with the estimator's own network
+        values = {name: getattr(module, name).detach().clone() for name in module.parametrizations}
+        module.__class__ = type(module).__bases__[0]  # the class before parametrization
+        delattr(module, "parametrizations")
+        for name, value in values.items():
+            module.register_parameter(name, nn.Parameter(value, requires_grad=False))
+    for param in net.parameters():
+        param.requires_grad_(False)
+    return net
+
+
+def _jsonable(values):
+    if values is None:
+        return None
+    return json.loads(json.dumps(np.asarray(values).tolist(), default=str))
+
+
+def build_inference_module(estimator, output=None, *, n_times=None, sfreq=None, leads=None):
+    """The inference graph of a fitted estimator as a torch module, and its export card.
+
+    Parameters
+    ----------
+    estimator : fitted ECGClassifier, ECGRegressor, ECGPretrainer or ECGEmbedder
+    output : str, optional
+        Which method the graph computes: ``"predict_proba"`` (classifier default),
+        ``"decision_function"``, ``"predict"`` (regressor default) or ``"transform"``
+        (embeddings; pretrainer and embedder default).
+    n_times : int, optional
+        Samples per lead of the input. Fixed by ``fit`` for all but :class:`ECGEmbedder`,
+        whose default is the length its encoder was built for.
+    sfreq : float, optional
+        Sampling rate of the input (Hz), recorded in the card (default: the estimator's card
+        when it was loaded, or ``ECGPretrainer.sfreq``).
+    leads : sequence of str, optional
+        Lead order of the input, recorded in the card.
+
+    Returns
+    -------
+    module : torch.nn.Module
+        A CPU float32 module in evaluation mode mapping ``ecg`` ``(batch, n_leads, n_times)``
+        to the output; the estimator's own network is not shared.
+    card : dict
+        What the exported file records about itself (JSON-serialisable).
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecgsk.estimators import ECGClassifier
+    >>> X = np.random.default_rng(0).standard_normal((32, 12, 250)).astype("float32")
+    >>> clf = ECGClassifier("xresnet1d50-tiny", max_epochs=1, random_state=0,
+    ...                     progress_bar=False, verbose=0).fit(X, np.tile([0, 1], 16))
+    >>> module, card = build_inference_module(clf)
+    >>> bool(np.allclose(module(torch.from_numpy(X)).detach().numpy(), clf.predict_proba(X),
+    ...                  atol=1e-6))
+    True
+    >>> card["output"], card["columns"], card["input"]["shape"]
+    ('predict_proba', [0, 1], ['batch', 12, 250])
+    """
+    from .. import __version__
+
+    kind = _kind(estimator)
+    _check_fitted(estimator)
+    allowed = _OUTPUTS[kind]
+    output = allowed[0] if output is None else output
+    if output not in allowed:
+        raise ValueError(
+            f"a {type(estimator).__name__} exports one of {allowed}, got output={output!r}"
+        )
+    source = _network(estimator, kind)
+    n_leads, n_times, sfreq, leads = _input_info(estimator, kind, source, n_times, sfreq, leads)
+    net = _prepared_copy(source)
+    task = getattr(estimator, "task_", "embedding")
+    classes = _jsonable(getattr(estimator, "classes_", None))
+    thresholds = _jsonable(getattr(estimator, "thresholds_", None))
+    extra = {}
+    if output == "transform":
+        if not hasattr(net, "forward_features"):
+            raise AttributeError(
+                f"the module {type(net).__name__} has no forward_features(x) method, so it has "
+                "no embeddings to export"
+            )
+        module = _Embeddings(net)
+        n_features = int(getattr(net, "n_features", 0)) or None
+        columns = None if n_features is None else [f"embedding{i}" for i in range(n_features)]
+        shape = ["batch", n_features]
+    elif output == "predict":
+        squeeze = int(estimator.y_ndim_) == 1
+        module = _Rescaled(net, estimator.y_mean_, estimator.y_scale_, squeeze)
+        n_targets = int(estimator.n_outputs_)
+        columns = None if squeeze else [f"target{i}" for i in range(n_targets)]
+        shape = ["batch"] if squeeze else ["batch", n_targets]
+        extra = {
+            "target_mean": _jsonable(estimator.y_mean_),
+            "target_scale": _jsonable(estimator.y_scale_),
+        }
+    elif output == "decision_function":
+        squeeze = task == "binary"
+        module = _Logits(net, squeeze)
+        columns = None if squeeze else classes
+        shape = ["batch"] if squeeze else ["batch", int(estimator.n_outputs_)]
+    else:  # predict_proba
+        module = {
+            "binary": _BinaryProbabilities,
+            "multiclass": _ClassProbabilities,
+            "multilabel": _Probabilities,
+        }[task](net)
+        columns = classes
+        shape = ["batch", len(classes)]
+    card = {
+        "format": EXPORT_FORMAT,
+        "format_version": EXPORT_VERSION,
+        "ecgsk_version": __version__,
+        "torch_version": torch.__version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "estimator": type(estimator).__name__,
+        "model": _model_name(estimator, kind, source),
+        "task": task,
+        "output": output,
+        "output_name": OUTPUT_NAMES[output],
+        "output_shape": shape,
+        "columns": columns,
+        "classes": classes,
+        "thresholds": thresholds,
+        "n_leads": n_leads,
+        "n_times": n_times,
+        "sfreq": sfreq,
+        "leads": leads,
+        "input": {
+            "name": INPUT_NAME,
+            "shape": ["batch", n_leads, n_times],
+            "dtype": "float32",
+            "n_leads": n_leads,
+            "n_times": n_times,
+            "sfreq": sfreq,
+            "leads": leads,
+        },
+        **extra,
+    }
+    return module.eval(), card
+
+
+# ---------------------------------------------------------------------------- helpers
+def _require_onnx(for_export: bool = True):
+    """Import onnx, onnxscript (export only) and onnxruntime, naming the extra if missing."""
+    names = ("onnx", "onnxscript", "onnxruntime") if for_export else ("onnx",)
+    missing = []
+    for name in names:
+        try:
+            __import__(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        raise ImportError(
+            f"ONNX export needs {', '.join(missing)}, which is not installed: "
+            f"pip install '{EXPORT_EXTRA}' (onnx, onnxscript, onnxruntime)"
+        )
+
+
+@contextlib.contextmanager
+def _quiet_torch():
+    """Silence torch's deprecation notices and exporter chatter for the duration of an export."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            # torch.jit and the TorchScript-based ONNX exporter are deprecated in recent torch
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def _probe(n_leads: int, n_times: int, batch: int, seed: int = 0) -> Tensor:
+    """Random ECG-like input (about half a millivolt of noise), reproducible."""
+    rng = np.random.default_rng(seed)
+    x = 0.5 * rng.standard_normal((batch, n_leads, n_times))
+    return torch.from_numpy(x.astype(np.float32))
+
+
+def _check_close(actual: np.ndarray, expected: np.ndarray, what: str) -> None:
+    if actual.shape != expected.shape:
+        raise RuntimeError(
+            f"the {what} returns shape {actual.shape} where torch returns {expected.shape}"
+        )
+    err = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
+    bound = _ATOL + _RTOL * np.abs(expected.astype(np.float64))
+    if not np.all(err <= bound):
+        raise RuntimeError(
+            f"the {what} differs from torch by up to {err.max():.3g} (tolerance {_ATOL:g} + "
+            f"{_RTOL:g} x |value|); the export is not faithful for this model"
+        )
+
+
+def _eager(module: nn.Module, x: Tensor) -> np.ndarray:
+    with torch.inference_mode():
+        return module(x).numpy()
+
+
+def _metadata(card: dict) -> dict[str, str]:
+    props = {CARD_KEY: json.dumps(card, ensure_ascii=False)}
+    for key in FLAT_METADATA:
+        props[key] = json.dumps(card.get(key), ensure_ascii=False)
+    return props
+
+
+# ---------------------------------------------------------------------------- ONNX
+def _export_dynamo(module, x, path: Path, opset, dynamic_batch, props, large) -> int:
+    dynamic_shapes = {INPUT_NAME: {0: torch.export.Dim("batch")}} if dynamic_batch else None
+    program = torch.onnx.export(
+        module,
+        (x,),
+        dynamo=True,
+        input_names=[INPUT_NAME],
+        output_names=[props["output_name"]],
+        opset_version=opset,
+        dynamic_shapes=dynamic_shapes,
+        verbose=False,
+    )
+    model = program.model
+    for key, value in props["metadata"].items():
+        model.metadata_props[key] = value
+    model.doc_string = props["doc"]
+    program.save(str(path), external_data=large)
+    return int(model.opset_imports.get("", 0))
+
+
+def _export_torchscript_onnx(module, x, path: Path, opset, dynamic_batch, props, large) -> int:
+    import onnx
+
+    name = props["output_name"]
+    axes = {INPUT_NAME: {0: "batch"}, name: {0: "batch"}} if dynamic_batch else None
+    torch.onnx.export(
+        module,
+        (x,),
+        str(path),
+        dynamo=False,
+        input_names=[INPUT_NAME],
+        output_names=[name],
+        opset_version=opset,
+        dynamic_axes=axes,
+    )
+    model = onnx.load(str(path))
+    for key, value in props["metadata"].items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    model.doc_string = props["doc"]
+    onnx.save(model, str(path), save_as_external_data=large)
+    return next((int(o.version) for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+
+def _onnx_session(path: Path, n_threads: int | None = None):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = int(n_threads or torch.get_num_threads())
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def export_onnx(
+    estimator,
+    path,
+    *,
+    output=None,
+    opset=None,
+    dynamic_batch=True,
+    exporter="auto",
+    n_times=None,
+    sfreq=None,
+    leads=None,
+    verify=True,
+):
+    """Write the inference graph of a fitted estimator to an ONNX file.
+
+    Parameters
+    ----------
+    estimator : fitted ECGClassifier, ECGRegressor, ECGPretrainer or ECGEmbedder
+    path : str or path
+        The ``.onnx`` file to write (its folder is created if needed).
+    output : str, optional
+        ``"predict_proba"``, ``"decision_function"``, ``"predict"`` or ``"transform"`` (see
+        :func:`build_inference_module`); by default what the estimator predicts.
+    opset : int, optional
+        ONNX opset version (default: the exporter's recommended one).
+    dynamic_batch : bool, default=True
+        Let the batch axis vary; otherwise the file takes batches of exactly 2 ECGs.
+    exporter : {"auto", "dynamo", "torchscript"}, default="auto"
+        ``"dynamo"``: ``torch.onnx.export(dynamo=True)``; ``"torchscript"``: torch's older
+        TorchScript-based exporter; ``"auto"``: dynamo, falling back to the older exporter
+        (with a warning) if it fails.
+    n_times, sfreq, leads
+        See :func:`build_inference_module`.
+    verify : bool, default=True
+        Reload the file with onnxruntime and check that it matches torch on random ECGs
+        (within 1e-4), at another batch size than the tracing one when the batch is dynamic.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    ImportError
+        If onnx, onnxscript or onnxruntime is missing (``pip install 'ecgsk[export]'``).
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
+    RuntimeError
+        If ``verify`` finds that the file does not reproduce torch's outputs.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from ecgsk.estimators import ECGClassifier
+    >>> X = np.random.default_rng(0).standard_normal((32, 12, 250)).astype("float32")
+    >>> clf = ECGClassifier("xresnet1d50-tiny", max_epochs=1, random_state=0,
+    ...                     progress_bar=False, verbose=0).fit(X, np.tile([0, 1], 16))
+    >>> path = export_onnx(clf, tempfile.mkdtemp() + "/clf.onnx")
+    >>> read_export_card(path)["classes"]
+    [0, 1]
+    """
+    if exporter not in ONNX_EXPORTERS:
+        raise ValueError(f"exporter must be one of {ONNX_EXPORTERS}, got {exporter!r}")
+    if opset is not None and (isinstance(opset, bool) or not isinstance(opset, int) or opset < 7):
+        raise ValueError(f"opset must be None or an ONNX opset version (int >= 7), got {opset!r}")
+    module, card = build_inference_module(
+        estimator, output, n_times=n_times, sfreq=sfreq, leads=leads
+    )
+    _require_onnx()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    x = _probe(card["n_leads"], card["n_times"], batch=2)
+    n_bytes = sum(t.numel() * t.element_size() for t in module.state_dict().values())
+    large = n_bytes > _MAX_INLINE_BYTES
+    card["dynamic_batch"] = bool(dynamic_batch)
+    doc = (
+        f"ecgsk {card['estimator']} ({card['model']}): {card['output']} of ECGs "
+        f"{INPUT_NAME} (batch, {card['n_leads']}, {card['n_times']}) float32; the JSON card is "
+        f"metadata '{CARD_KEY}'"
+    )
+
+    def run(which: str) -> int:
+        card["exporter"] = f"torch.onnx.export(dynamo={which == 'dynamo'})"
+        props = {"output_name": card["output_name"], "metadata": _metadata(card), "doc": doc}
+        write = _export_dynamo if which == "dynamo" else _export_torchscript_onnx
+        with _quiet_torch(), torch.no_grad():
+            return write(module, x, path, opset, dynamic_batch, props, large)
+
+    if exporter == "auto":
+        try:
+            run("dynamo")
+        except Exception as exc:  # the dynamo exporter does not handle every custom module
+            warnings.warn(
+                f"torch.onnx.export(dynamo=True) failed for {type(module.net).__name__} "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                "using the TorchScript-based exporter",
+                UserWarning,
+                stacklevel=2,
+            )
+            run("torchscript")
+    else:
+        run(exporter)
+    if verify:
+        session = _onnx_session(path)
+        probe = _probe(card["n_leads"], card["n_times"], batch=3 if dynamic_batch else 2, seed=1)
+        got = session.run(None, {INPUT_NAME: probe.numpy()})[0]
+        _check_close(got, _eager(module, probe), f"ONNX file {path.name}")
+    return path
+
+
+# ---------------------------------------------------------------------------- TorchScript
+def export_torchscript(
+    estimator,
+    path,
+    *,
+    output=None,
+    method="script",
+    n_times=None,
+    sfreq=None,
+    leads=None,
+    verify=True,
+):
+    """Write the inference graph of a fitted estimator as a TorchScript archive.
+
+    The archive loads with ``torch.jit.load`` alone (no ecgsk needed); its card is the extra
+    file ``ecgsk_card.json``.
+
+    Parameters
+    ----------
+    estimator : fitted ECGClassifier, ECGRegressor, ECGPretrainer or ECGEmbedder
+    path : str or path
+        The file to write (``.pt``), its folder created if needed.
+    output : str, optional
+        See :func:`build_inference_module`.
+    method : {"script", "trace"}, default="script"
+        ``torch.jit.script`` (keeps the input checks of ``ecgsk.nn`` models) or
+        ``torch.jit.trace`` (for custom modules that cannot be scripted).
+    n_times, sfreq, leads
+        See :func:`build_inference_module`.
+    verify : bool, default=True
+        Reload the archive and check it against torch on random ECGs (within 1e-4).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import torch
+    >>> from ecgsk.estimators import ECGRegressor
+    >>> X = np.random.default_rng(0).standard_normal((32, 12, 250)).astype("float32")
+    >>> reg = ECGRegressor("xresnet1d50-tiny", max_epochs=1, random_state=0,
+    ...                    progress_bar=False, verbose=0).fit(X, 60 + 10 * X[:, 0, 0])
+    >>> path = export_torchscript(reg, tempfile.mkdtemp() + "/reg.pt")
+    >>> scripted = torch.jit.load(str(path))
+    >>> bool(np.allclose(scripted(torch.from_numpy(X)).numpy(), reg.predict(X), rtol=1e-5))
+    True
+    """
+    if method not in TORCHSCRIPT_METHODS:
+        raise ValueError(f"method must be one of {TORCHSCRIPT_METHODS}, got {method!r}")
+    module, card = build_inference_module(
+        estimator, output, n_times=n_times, sfreq=sfreq, leads=leads
+    )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    card["dynamic_batch"] = True
+    card["exporter"] = f"torch.jit.{method}"
+    with _quiet_torch(), torch.no_grad():
+        if method == "script":
+            try:
+                compiled = torch.jit.script(module)
+            except Exception as exc:
+                raise TypeError(
+                    f"torch.jit.script cannot compile {type(module.net).__name__} ({exc}); try "
+                    'method="trace"'
+                ) from exc
+        else:
+            compiled = torch.jit.trace(module, _probe(card["n_leads"], card["n_times"], batch=2))
+        torch.jit.save(
+            compiled, str(path), _extra_files={TORCHSCRIPT_CARD_FILE: json.dumps(card)}
+        )
+    if verify:
+        with _quiet_torch():
+            loaded = torch.jit.load(str(path), map_location="cpu")
+        probe = _probe(card["n_leads"], card["n_times"], batch=3, seed=1)
+        _check_close(_eager(loaded, probe), _eager(module, probe), f"TorchScript file {path.name}")
+    return path
+
+
+# ---------------------------------------------------------------------------- reading back
+def read_export_card(path) -> dict:
+    """The card of a file written by ``to_onnx`` or ``to_torchscript``.
+
+    Parameters
+    ----------
+    path : str or path
+        An ``.onnx`` file (needs the ``onnx`` package) or a TorchScript archive.
+
+    Returns
+    -------
+    dict
+        ``estimator``, ``model``, ``task``, ``output``, ``columns``, ``classes``,
+        ``thresholds``, ``input`` (name, shape, sfreq, leads), ``ecgsk_version``, ...
+
+    Raises
+    ------
+    ValueError
+        If the file holds no ecgsk card.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from ecgsk.estimators import ECGEmbedder
+    >>> from ecgsk.nn import build_model
+    >>> X = np.zeros((2, 12, 500), dtype="float32")
+    >>> embedder = ECGEmbedder(build_model("deepecg-ssl-tiny", n_times=500, n_outputs=1)).fit(X)
+    >>> card = read_export_card(embedder.to_torchscript(tempfile.mkdtemp() + "/emb.pt"))
+    >>> card["output"], card["input"]["shape"]
+    ('transform', ['batch', 12, 500])
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist")
+    if zipfile.is_zipfile(path):
+        extra = {TORCHSCRIPT_CARD_FILE: ""}
+        with _quiet_torch():
+            torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+        text = extra[TORCHSCRIPT_CARD_FILE]
+        if not text:
+            raise ValueError(f"{path} is a TorchScript archive without an ecgsk card")
+        return json.loads(text)
+    _require_onnx(for_export=False)
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:
+        raise ValueError(f"{path} is neither an ONNX file nor a TorchScript archive") from exc
+    props = {p.key: p.value for p in model.metadata_props}
+    if CARD_KEY not in props:
+        raise ValueError(f"{path} is an ONNX file without an ecgsk card (metadata '{CARD_KEY}')")
+    return json.loads(props[CARD_KEY])

@@ -1,0 +1,333 @@
+"""One ECG at a time: find record files, scan their headers, turn one record into model input.
+
+Shared by :class:`ecgsk.datasets.ECGDataset` (items read on demand) and
+:func:`ecgsk.io.convert` (records read in parallel into an array store), so
+that both apply exactly the same checks, resampling, cropping and
+preprocessing to each record.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from ..leads import canonical_lead_names
+from ._common import RawRecord, as_path_list
+from ._folder import _find_files, _read_one
+from ._wfdb import _comment_meta, record_base
+
+# Bits per stored sample of the fixed-width WFDB formats (310/311 pack 3 samples in 4 bytes).
+_WFDB_BITS = {
+    "8": 8, "16": 16, "61": 16, "80": 8, "160": 16, "212": 12, "24": 24, "32": 32,
+    "310": 32 / 3, "311": 32 / 3,
+}
+
+
+def find_record_files(source) -> list[Path]:
+    """Return the record files of a folder (searched recursively, sorted) or of a list.
+
+    Raises ``FileNotFoundError`` for a path that does not exist and
+    ``ValueError`` for an empty list or a folder without any ``*.hea``/``*.xml``.
+    """
+    files: list[Path] = []
+    for item in as_path_list(source, "ECG record paths"):
+        if item.is_dir():
+            found = _find_files(item)
+            if not found:
+                raise ValueError(f"folder {item} holds no supported ECG file (*.hea, *.xml)")
+            files.extend(found)
+        elif item.is_file() or item.with_name(record_base(item).name + ".hea").is_file():
+            files.append(item)
+        else:
+            raise FileNotFoundError(f"{item} does not exist")
+    return files
+
+
+def record_ids(files: list[Path]) -> list[str]:
+    """File stems, or paths relative to the common folder (no suffix) when stems repeat."""
+    stems = [record_base(p).name if p.suffix.lower() != ".xml" else p.stem for p in files]
+    if len(set(stems)) == len(stems):
+        return stems
+    root = Path(os.path.commonpath([str(p.resolve().parent) for p in files]))
+    ids = [p.resolve().relative_to(root).with_suffix("").as_posix() for p in files]
+    if len(set(ids)) != len(ids):
+        seen: set[str] = set()
+        dup = next(i for i in ids if i in seen or seen.add(i))
+        raise ValueError(f"two files name the same record {dup!r} (for example a .hea and a .xml)")
+    return ids
+
+
+def read_record(path) -> RawRecord:
+    """Read one WFDB or MUSE XML record (checksums verified) into a :class:`RawRecord`."""
+    return _read_one(Path(path), True)
+
+
+# --------------------------------------------------------------------------- headers
+
+
+@dataclass(frozen=True)
+class RecordHeader:
+    """What a record holds, known without decoding its samples (WFDB) or after one read (XML)."""
+
+    path: Path
+    sfreq: float
+    n_times: int
+    leads: tuple[str, ...]
+    meta: dict = field(default_factory=dict)
+
+
+def _wfdb_data_check(header, base: Path) -> int:
+    """Check the data files exist and are long enough; return the number of samples."""
+    files: dict[str, list[int]] = {}
+    for i, name in enumerate(header.file_name or []):
+        files.setdefault(name, []).append(i)
+    n_times = header.sig_len or 0
+    for name, signals in files.items():
+        path = base.parent / name
+        if not path.is_file():
+            raise ValueError(f"WFDB record {base}: data file {path} is missing")
+        fmt = str(header.fmt[signals[0]])
+        if fmt not in _WFDB_BITS:
+            continue  # compressed (FLAC) formats: the size says nothing
+        offset = (header.byte_offset or [0] * header.n_sig)[signals[0]] or 0
+        frame = sum((header.samps_per_frame or [1] * header.n_sig)[i] or 1 for i in signals)
+        size = path.stat().st_size
+        if not header.sig_len:  # the length is then implied by the file size
+            n_times = int((size - offset) * 8 // (frame * _WFDB_BITS[fmt]))
+            continue
+        needed = offset + math.ceil(header.sig_len * frame * _WFDB_BITS[fmt] / 8)
+        if size < needed:
+            raise ValueError(
+                f"WFDB record {base}: data file {path} holds {size} bytes but the header "
+                f"implies {needed}: the file is truncated"
+            )
+    if n_times < 1:
+        raise ValueError(f"WFDB record {base} holds no samples")
+    return int(n_times)
+
+
+def _scan_wfdb(path: Path) -> RecordHeader:
+    import wfdb
+
+    base = record_base(path)
+    hea = base.with_name(base.name + ".hea")
+    if not hea.is_file():
+        raise ValueError(f"WFDB header {hea} not found")
+    try:
+        header = wfdb.rdheader(str(base))
+    except Exception as exc:  # wfdb raises many exception types for a bad header
+        raise ValueError(f"{hea} is not a valid WFDB header ({type(exc).__name__}: {exc})") from exc
+    if not getattr(header, "n_sig", 0) or not getattr(header, "file_name", None):
+        raise ValueError(f"WFDB record {base} holds no signals (or is a multi-segment record)")
+    if not header.fs or not np.isfinite(header.fs) or header.fs <= 0:
+        raise ValueError(f"WFDB record {base}: invalid sampling rate {header.fs!r} in the header")
+    n_times = _wfdb_data_check(header, base)
+    try:
+        leads = canonical_lead_names(header.sig_name or [f"signal{i}" for i in range(header.n_sig)])
+    except ValueError as exc:
+        raise ValueError(f"WFDB record {base}: {exc}") from exc
+    comments = [c.strip() for c in (header.comments or []) if c.strip()]
+    return RecordHeader(path, float(header.fs), n_times, leads, _comment_meta(comments))
+
+
+def scan_header(path) -> RecordHeader:
+    """Rate, length, leads and metadata of one record, without keeping its samples.
+
+    WFDB: the header is parsed and the data files' sizes checked against it
+    (a truncated ``.dat`` is caught here). MUSE XML: the file is parsed and
+    decoded (an XML file holds its header and samples together).
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".xml":
+        rec = read_record(path)
+        meta = {k: v for k, v in rec.meta.items() if k not in ("record_id", "path")}
+        return RecordHeader(path, float(rec.sfreq), int(rec.signal.shape[1]), rec.leads, meta)
+    return _scan_wfdb(path)
+
+
+# --------------------------------------------------------------------------- one item
+
+
+def _steps(transformer):
+    """The active steps of a (nested) Pipeline, or the transformer itself."""
+    steps = getattr(transformer, "steps", None)
+    if steps is None:
+        return [transformer]
+    out = []
+    for _, step in steps:
+        if step is not None and step != "passthrough":
+            out.extend(_steps(step))
+    return out
+
+
+def describe_preprocessing(preprocessing, leads: tuple[str, ...], sfreq: float | None):
+    """Lead names and rate after ``preprocessing``; raise if it expects other input.
+
+    ecgsk steps declare their rates (``Resample``, filters) and lead orders
+    (``ReorderLeads``), so a pipeline built for 500 Hz input applied to 100 Hz
+    records, or a ``ReorderLeads`` whose input order is not the records'
+    order, is refused instead of silently producing wrong input. After a step
+    that is not an ecgsk step the rate is unknown (None) and the lead names
+    are kept.
+    """
+    from ..preprocessing import ECGTransformer, ReorderLeads, SpectralStep
+
+    for step in _steps(preprocessing):
+        name = type(step).__name__
+        if isinstance(step, SpectralStep):
+            rate_in, rate_out = step._rates()
+            if sfreq is not None and not math.isclose(rate_in, sfreq, rel_tol=1e-9):
+                raise ValueError(
+                    f"preprocessing step {name} expects {rate_in:g} Hz input but the ECGs reach "
+                    f"it at {sfreq:g} Hz; build the preprocessing for {sfreq:g} Hz "
+                    f"(for example make_deepecg_preprocessing({sfreq:g}))"
+                )
+            sfreq = rate_out
+        elif isinstance(step, ReorderLeads):
+            wanted = canonical_lead_names(step.output_leads)
+            given = None if step.input_leads is None else canonical_lead_names(step.input_leads)
+            if given is None and leads != wanted:
+                raise ValueError(
+                    f"preprocessing step ReorderLeads has input_leads=None (input already in "
+                    f"{list(wanted)} order) but the ECGs have leads {list(leads)}; pass "
+                    f"input_leads={list(leads)}"
+                )
+            if given is not None and given != leads:
+                raise ValueError(
+                    f"preprocessing step ReorderLeads expects leads {list(given)} but the ECGs "
+                    f"have leads {list(leads)}"
+                )
+            leads = wanted
+        elif not isinstance(step, ECGTransformer):
+            sfreq = None
+    return leads, sfreq
+
+
+def fit_once(preprocessing, x: np.ndarray):
+    """Return ``(fitted, output)``: ``preprocessing`` if fitted, else a clone fitted on ``x``.
+
+    ecgsk steps learn nothing from data (``fit`` checks the input shape), so
+    fitting on one ECG is exact; a transformer that learns from data must be
+    fitted beforehand by the user.
+    """
+    try:
+        return preprocessing, np.asarray(preprocessing.transform(x[None]))
+    except NotFittedError:
+        fitted = clone(preprocessing).fit(x[None])
+        return fitted, np.asarray(fitted.transform(x[None]))
+
+
+@dataclass
+class ItemSpec:
+    """How every record becomes one item: lead order, rate, length, then preprocessing.
+
+    Parameters
+    ----------
+    leads : tuple of str
+        Lead order of the items before preprocessing. A record with the same
+        leads in another order is reordered; another lead set is an error.
+    sfreq : float
+        Rate before preprocessing. A record at another rate is resampled when
+        ``resample`` is true, else it is an error.
+    n_times : int
+        Samples before preprocessing (at ``sfreq``). A record of another length
+        is cropped or zero-padded (centred) when ``crop`` is true, else it is
+        an error.
+    preprocessing : fitted transformer or None
+        Applied to ``x[None]``.
+    out_shape : (int, int) or None
+        ``(n_leads, n_times)`` every item must have after preprocessing.
+    """
+
+    leads: tuple[str, ...]
+    sfreq: float
+    n_times: int
+    resample: bool = False
+    crop: bool = False
+    preprocessing: object = None
+    out_shape: tuple[int, int] | None = None
+
+    def conform(self, signal: np.ndarray, leads, sfreq: float, where: str) -> np.ndarray:
+        """Lead order, rate and length of one record; raise ``ValueError`` naming ``where``."""
+        from ..preprocessing import CropOrPad, Resample
+
+        x = np.asarray(signal, dtype=np.float32)
+        leads = tuple(leads)
+        if leads != self.leads:
+            if sorted(leads) != sorted(self.leads):
+                raise ValueError(
+                    f"{where} has leads {list(leads)}, expected the lead set {list(self.leads)}"
+                )
+            x = x[[leads.index(name) for name in self.leads]]
+        if not math.isclose(sfreq, self.sfreq, rel_tol=1e-9):
+            if not self.resample:
+                raise ValueError(
+                    f"{where} is sampled at {sfreq:g} Hz, expected {self.sfreq:g} Hz "
+                    "(pass sfreq= to resample every record to one rate)"
+                )
+            x = Resample(sfreq, self.sfreq).fit_transform(x[None])[0]
+        if x.shape[1] != self.n_times:
+            if not self.crop:
+                raise ValueError(
+                    f"{where} has {x.shape[1]} samples per lead at {self.sfreq:g} Hz, expected "
+                    f"{self.n_times} (pass n_times= to crop or pad every record to one length)"
+                )
+            x = CropOrPad(self.n_times).fit_transform(x[None])[0]
+        _check_finite(x, where, "")
+        return np.ascontiguousarray(x, dtype=np.float32)
+
+    def finish(self, x: np.ndarray, where: str) -> np.ndarray:
+        """Apply the preprocessing to one conformed ECG and check the result."""
+        if self.preprocessing is None:
+            return x
+        try:
+            out = np.asarray(self.preprocessing.transform(x[None]), dtype=np.float32)
+        except ValueError as exc:
+            raise ValueError(f"{where}: preprocessing failed: {exc}") from exc
+        if out.ndim != 3 or out.shape[0] != 1:
+            raise ValueError(
+                f"{where}: preprocessing returned shape {out.shape}, expected (1, n_leads, n_times)"
+            )
+        out = out[0]
+        if self.out_shape is not None and out.shape != tuple(self.out_shape):
+            raise ValueError(
+                f"{where}: preprocessing returned an ECG of shape {out.shape}, expected "
+                f"{tuple(self.out_shape)} like the others"
+            )
+        _check_finite(out, where, " after preprocessing")
+        return np.ascontiguousarray(out)
+
+    def read(self, path) -> tuple[np.ndarray, RawRecord]:
+        """Read the record at ``path``: ``(conformed ECG, record)``, or ``ValueError``."""
+        where = str(path)
+        try:
+            rec = read_record(path)
+        except FileNotFoundError as exc:
+            raise ValueError(f"{where}: {exc}") from exc
+        except OSError as exc:
+            raise ValueError(f"{where} could not be read ({type(exc).__name__}: {exc})") from exc
+        return self.conform(rec.signal, rec.leads, rec.sfreq, where), rec
+
+    def load(self, path) -> tuple[np.ndarray, RawRecord]:
+        """Read the record at ``path`` and return ``(item, record)``; ``ValueError`` names it."""
+        x, rec = self.read(path)
+        return self.finish(x, str(path)), rec
+
+
+def _check_finite(x: np.ndarray, where: str, stage: str) -> None:
+    if np.isfinite(x).all():
+        return
+    n_nan, n_inf = int(np.isnan(x).sum()), int(np.isinf(x).sum())
+    what = " and ".join(
+        part for part in (f"{n_nan} NaN" if n_nan else "", f"{n_inf} inf" if n_inf else "") if part
+    )
+    raise ValueError(
+        f"{where} contains {what} sample(s){stage} (missing or invalid data); "
+        "the models need finite signals"
+    )

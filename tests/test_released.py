@@ -1,0 +1,475 @@
+"""Loading the released DeepECG weights: ECGClassifier.from_deepecg on checkpoints built here.
+
+The files are made with the structure and key names of the public release: a TorchScript
+archive for DeepECG-SL, and for DeepECG-SSL a fairseq-signals checkpoint dict (``model`` state
+dict with ``encoder.*``/``proj.*`` keys, ``cfg``) of a small configuration. Expected outputs are
+computed from the raw state dict / the TorchScript file alone, with the release's conventions.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+
+from ecgsk import ECGClassifier
+from ecgsk.datasets import load_ptbxl_sample
+from ecgsk.estimators._released import (
+    DEEPECG_SSL_OUTPUT_LABELS,
+    ReleasedTorchScript,
+    detect_release_kind,
+    ssl_output_permutation,
+)
+from ecgsk.labels import DEEPECG_LABELS
+from ecgsk.nn._fairseq import parse_conv_layers, read_fairseq_checkpoint
+from ecgsk.preprocessing import make_deepecg_preprocessing
+
+# DeepECG_Docker (utils/constants.py): probabilities in label-list order are
+# wcr_output[:, WCR_COLUMN_CONVERSION]; a fact about the release, checked against our order.
+WCR_COLUMN_CONVERSION = [
+    15, 23, 16, 1, 57, 63, 73, 41, 39, 36, 2, 29, 30, 65, 34, 12, 55, 56, 21, 8, 42, 71, 37, 50,
+    13, 38, 46, 24, 49, 9, 66, 26, 40, 4, 22, 0, 11, 74, 64, 7, 76, 58, 33, 70, 17, 6, 28, 69,
+    44, 61, 32, 72, 45, 25, 75, 18, 14, 5, 3, 31, 27, 67, 62, 10, 43, 51, 52, 47, 19, 68, 53,
+    48, 60, 20, 59, 54, 35,
+]
+SMALL = {"dim": 64, "layers": 2, "heads": 4, "ffn": 128, "pos_kernel": 16, "pos_groups": 4}
+CONV = ((256, 2, 2),) * 4
+MHI_FACTOR = 1 / 0.0048
+# the test builds TorchScript files itself, which torch >= 2.10 flags as deprecated
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.:DeprecationWarning")
+
+
+# ----------------------------------------------------------------------------- SSL checkpoint
+def _ssl_params(seed=0, n_outputs=77, cfg=SMALL):
+    """Random weights under canonical (new fairseq-signals) names relative to ``encoder.``."""
+    g = torch.Generator().manual_seed(seed)
+
+    def rnd(*shape, scale=0.1):
+        return torch.randn(*shape, generator=g) * scale
+
+    d, f = cfg["dim"], cfg["ffn"]
+    p = {}
+    c_in = 12
+    for i, (dim, k, _) in enumerate(CONV):
+        p[f"feature_extractor.conv_layers.{i}.0.weight"] = rnd(dim, c_in, k, scale=0.3)
+        c_in = dim
+    p["feature_extractor.conv_layers.0.2.weight"] = 1 + rnd(256)
+    p["feature_extractor.conv_layers.0.2.bias"] = rnd(256)
+    p["layer_norm.weight"], p["layer_norm.bias"] = 1 + rnd(256), rnd(256)
+    p["post_extract_proj.weight"], p["post_extract_proj.bias"] = rnd(d, 256), rnd(d)
+    p["conv_pos.pos_conv.0.bias"] = rnd(d)
+    p["conv_pos.pos_conv.0.parametrizations.weight.original0"] = 1 + rnd(1, 1, cfg["pos_kernel"])
+    p["conv_pos.pos_conv.0.parametrizations.weight.original1"] = rnd(
+        d, d // cfg["pos_groups"], cfg["pos_kernel"])
+    for i in range(cfg["layers"]):
+        q = f"encoder.layers.{i}."
+        for n in ("q", "k", "v", "out"):
+            p[q + f"self_attn.{n}_proj.weight"] = rnd(d, d)
+            p[q + f"self_attn.{n}_proj.bias"] = rnd(d)
+        p[q + "fc1.weight"], p[q + "fc1.bias"] = rnd(f, d), rnd(f)
+        p[q + "fc2.weight"], p[q + "fc2.bias"] = rnd(d, f), rnd(d)
+        for n in ("self_attn_layer_norm", "final_layer_norm"):
+            p[q + n + ".weight"], p[q + n + ".bias"] = 1 + rnd(d), rnd(d)
+    p["encoder.layer_norm.weight"], p["encoder.layer_norm.bias"] = 1 + rnd(d), rnd(d)
+    p["head.weight"], p["head.bias"] = rnd(n_outputs, d), rnd(n_outputs)
+    return p
+
+
+LAYOUTS = {
+    # HeartWise-AI/fairseq-signals (ecg_transformer_classifier): parametrized weight norm
+    "fairseq-signals": ("encoder.", "proj.", {}),
+    # older fairseq-signals: positional conv inside the transformer, weight_g / weight_v
+    "fairseq-signals-old": ("encoder.", "proj.", {
+        "conv_pos.pos_conv.0.bias": "encoder.pos_conv.0.bias",
+        "conv_pos.pos_conv.0.parametrizations.weight.original0": "encoder.pos_conv.0.weight_g",
+        "conv_pos.pos_conv.0.parametrizations.weight.original1": "encoder.pos_conv.0.weight_v",
+    }),
+    # fairseq's wav2vec 2.0 fine-tuning layout
+    "w2v": ("w2v_encoder.w2v_model.", "w2v_encoder.proj.", {}),
+}
+
+
+def _ssl_checkpoint(params, layout="fairseq-signals", layer_norm_first=False, dtype=None,
+                    extra_cfg=None):
+    enc, head, renames = LAYOUTS[layout]
+    model = {}
+    for key, value in params.items():
+        if key.startswith("head."):
+            model[head + key[len("head."):]] = value
+        else:
+            model[enc + renames.get(key, key)] = value
+    if dtype is not None:
+        model = {k: v.to(dtype) for k, v in model.items()}
+    model_cfg = {
+        "_name": "ecg_transformer_classifier", "num_labels": params["head.weight"].shape[0],
+        "encoder_attention_heads": SMALL["heads"], "encoder_embed_dim": SMALL["dim"],
+        "encoder_ffn_embed_dim": SMALL["ffn"], "encoder_layers": SMALL["layers"],
+        "layer_norm_first": layer_norm_first, "conv_feature_layers": "[(256, 2, 2)] * 4",
+        "conv_pos": SMALL["pos_kernel"], "conv_pos_groups": SMALL["pos_groups"], "in_d": 12,
+        "extractor_mode": "default", "conv_bias": False, "dropout": 0.0,
+        **(extra_cfg or {}),
+    }
+    return {
+        "args": None,
+        "cfg": {"model": model_cfg, "task": {"_name": "ecg_classification", "normalize": False}},
+        "model": model,
+        "optimizer_history": [{"num_updates": 10}],
+        "extra_state": {"epoch": 3},
+        "last_optimizer_state": None,
+    }
+
+
+def _ln(x, p, name):
+    return F.layer_norm(x, x.shape[-1:], p[name + ".weight"], p[name + ".bias"])
+
+
+def _fairseq_forward(p, x, layer_norm_first=False, cfg=SMALL):
+    """The fine-tuned fairseq-signals classifier's logits, written from its definition."""
+    h = x
+    for i, (dim, _, stride) in enumerate(CONV):
+        h = F.conv1d(h, p[f"feature_extractor.conv_layers.{i}.0.weight"], stride=stride)
+        if i == 0:
+            h = F.group_norm(h, dim, p["feature_extractor.conv_layers.0.2.weight"],
+                             p["feature_extractor.conv_layers.0.2.bias"])
+        h = F.gelu(h)
+    h = _ln(h.transpose(1, 2), p, "layer_norm")
+    h = F.linear(h, p["post_extract_proj.weight"], p["post_extract_proj.bias"])
+    g = p["conv_pos.pos_conv.0.parametrizations.weight.original0"]
+    v = p["conv_pos.pos_conv.0.parametrizations.weight.original1"]
+    w = g * v / v.norm(dim=(0, 1), keepdim=True)
+    k = cfg["pos_kernel"]
+    pos = F.conv1d(h.transpose(1, 2), w, p["conv_pos.pos_conv.0.bias"], padding=k // 2,
+                   groups=cfg["pos_groups"])
+    if k % 2 == 0:
+        pos = pos[:, :, :-1]
+    h = h + F.gelu(pos).transpose(1, 2)
+    if not layer_norm_first:
+        h = _ln(h, p, "encoder.layer_norm")
+    b, t, d = h.shape
+    nh = cfg["heads"]
+    for i in range(cfg["layers"]):
+        q = f"encoder.layers.{i}."
+
+        def attn(z, q=q):
+            proj = {n: F.linear(z, p[q + f"self_attn.{n}_proj.weight"],
+                                p[q + f"self_attn.{n}_proj.bias"]).view(b, t, nh, d // nh)
+                    .transpose(1, 2) for n in "qkv"}
+            scores = (proj["q"] * (d // nh) ** -0.5) @ proj["k"].transpose(-1, -2)
+            z = (scores.softmax(-1) @ proj["v"]).transpose(1, 2).reshape(b, t, d)
+            return F.linear(z, p[q + "self_attn.out_proj.weight"], p[q + "self_attn.out_proj.bias"])
+
+        def ffn(z, q=q):
+            z = F.gelu(F.linear(z, p[q + "fc1.weight"], p[q + "fc1.bias"]))
+            return F.linear(z, p[q + "fc2.weight"], p[q + "fc2.bias"])
+
+        if layer_norm_first:
+            h = h + attn(_ln(h, p, q + "self_attn_layer_norm"))
+            h = h + ffn(_ln(h, p, q + "final_layer_norm"))
+        else:
+            h = _ln(h + attn(h), p, q + "self_attn_layer_norm")
+            h = _ln(h + ffn(h), p, q + "final_layer_norm")
+    if layer_norm_first:
+        h = _ln(h, p, "encoder.layer_norm")
+    pooled = h.sum(dim=1) / (h != 0).sum(dim=1)
+    return F.linear(pooled, p["head.weight"], p["head.bias"])
+
+
+@pytest.fixture(scope="module")
+def ecgs():
+    """Real ECGs in ecgsk's DeepECG input convention (mV, 12 x 2500 at 250 Hz)."""
+    data = load_ptbxl_sample()
+    return data.signals[:6], make_deepecg_preprocessing(data.sfreq).fit_transform(data.signals[:6])
+
+
+@pytest.fixture(scope="module")
+def ssl_file(tmp_path_factory):
+    params = _ssl_params()
+    path = tmp_path_factory.mktemp("ssl") / "deepecg_ssl_77.pt"
+    torch.save(_ssl_checkpoint(params), path)
+    return path, params
+
+
+@pytest.fixture(scope="module")
+def ssl_clf(ssl_file):
+    return ECGClassifier.from_deepecg(ssl_file[0], device="cpu")
+
+
+class _SmallSL(torch.nn.Module):
+    """Stands in for the released EfficientNetV2: (B, 12, 2500) -> (B, n_outputs) logits."""
+
+    def __init__(self, n_outputs=77, squeeze=True):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv1d(12, 16, 15, stride=5)
+        self.head = torch.nn.Linear(16, n_outputs)
+        self.squeeze = squeeze
+
+    def forward(self, x):
+        z = F.relu(self.conv(x)).mean(-1)
+        out = self.head(torch.tanh(z * 0.01))
+        return out if self.squeeze else out.unsqueeze(-1)
+
+
+@pytest.fixture(scope="module")
+def sl_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sl") / "deepecg_sl_77.pt"
+    torch.jit.save(torch.jit.script(_SmallSL()), str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def sl_clf(sl_file):
+    return ECGClassifier.from_deepecg(sl_file, device="cpu")
+
+
+def _expected(logits):
+    return torch.sigmoid(logits.double()).numpy()
+
+
+# ----------------------------------------------------------------------------- label order
+def test_ssl_output_order_matches_the_release_conversion():
+    assert sorted(DEEPECG_SSL_OUTPUT_LABELS) == sorted(DEEPECG_LABELS)
+    assert ssl_output_permutation().tolist() == WCR_COLUMN_CONVERSION
+
+
+def test_conv_layer_strings_are_parsed_safely():
+    assert parse_conv_layers("[(256, 2, 2)] * 4") == CONV
+    assert parse_conv_layers("[(512, 10, 5)] + [(512, 3, 2)] * 2") == (
+        (512, 10, 5), (512, 3, 2), (512, 3, 2))
+    with pytest.raises(ValueError, match="unsupported expression"):
+        parse_conv_layers("__import__('os').getcwd()")
+
+
+# ----------------------------------------------------------------------------- SSL
+def test_ssl_predictions_equal_the_release_forward(ssl_file, ssl_clf, ecgs):
+    _, X = ecgs
+    path, params = ssl_file
+    assert detect_release_kind(path) == "ssl"
+    assert list(ssl_clf.classes_) == list(DEEPECG_LABELS)
+    np.testing.assert_array_equal(ssl_clf.thresholds_, np.full(77, 0.5))
+    assert ssl_clf.release_["kind"] == "ssl" and ssl_clf.release_["input_scale"] == 1.0
+    with torch.no_grad():
+        raw = _fairseq_forward(params, torch.from_numpy(X))
+    # the release's deployment code reorders the WCR outputs into the label list
+    expected = _expected(raw)[:, WCR_COLUMN_CONVERSION]
+    proba = ssl_clf.predict_proba(X)
+    assert proba.shape == (len(X), 77)
+    np.testing.assert_allclose(proba, expected, atol=2e-6)
+    np.testing.assert_array_equal(ssl_clf.predict(X), (proba >= 0.5).astype(np.int64))
+    # sizes came from the file, not from the 90 M default
+    module = ssl_clf.module_
+    assert module.n_features == 64 and len(module.layers) == 2
+    assert ssl_clf.transform(X).shape == (len(X), 64)
+
+
+@pytest.mark.parametrize("layout", ["fairseq-signals-old", "w2v"])
+def test_ssl_other_layouts_pre_ln_and_half_precision(tmp_path, ecgs, layout):
+    _, X = ecgs
+    params = _ssl_params(seed=1)
+    ckpt = _ssl_checkpoint(params, layout=layout, layer_norm_first=True, dtype=torch.float16)
+    path = tmp_path / "ckpt.pt"
+    torch.save(ckpt, path)
+    clf = ECGClassifier.from_deepecg(path, kind="ssl", device="cpu")
+    assert clf.module_.layer_norm_first
+    half = {k: v.half().float() for k, v in params.items()}
+    with torch.no_grad():
+        raw = _fairseq_forward(half, torch.from_numpy(X), layer_norm_first=True)
+    np.testing.assert_allclose(clf.predict_proba(X), _expected(raw)[:, WCR_COLUMN_CONVERSION],
+                               atol=2e-6)
+
+
+def test_ssl_pretraining_only_modules_are_ignored(tmp_path):
+    ckpt = _ssl_checkpoint(_ssl_params())
+    ckpt["model"]["encoder.quantizer.vars"] = torch.zeros(1, 640, 128)
+    ckpt["model"]["encoder.project_q.weight"] = torch.zeros(256, 256)
+    ckpt["model"]["encoder.final_proj.weight"] = torch.zeros(256, 64)
+    ckpt["model"]["encoder.mask_emb"] = torch.full((64,), 0.25)
+    torch.save(ckpt, tmp_path / "c.pt")
+    clf = ECGClassifier.from_deepecg(tmp_path / "c.pt", device="cpu")
+    assert torch.equal(clf.module_.mask_embedding.detach(), torch.full((64,), 0.25))
+
+
+def _broken(tmp_path, edit):
+    ckpt = _ssl_checkpoint(_ssl_params())
+    edit(ckpt)
+    path = tmp_path / "broken.pt"
+    torch.save(ckpt, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda c: c["model"].pop("encoder.encoder.layers.1.fc2.weight"),
+         r"missing key\(s\): \['encoder\.encoder\.layers\.1\.fc2\.weight'\]"),
+        (lambda c: c["model"].update({"encoder.encoder.layers.0.adapter.weight": torch.ones(2)}),
+         r"unexpected key\(s\): \['encoder\.encoder\.layers\.0\.adapter\.weight'\]"),
+        (lambda c: c["model"].update({"encoder.encoder.layers.1.fc1.weight": torch.ones(96, 64)}),
+         r"shape mismatch.*encoder\.encoder\.layers\.1\.fc1\.weight \(96, 64\)"),
+        (lambda c: c["model"].update({"encoder.feature_extractor.conv_layers.2.0.weight":
+                                      torch.ones(256, 256, 3)}),
+         r"conv layer 2 has weight shape \(256, 256, 3\)"),
+        (lambda c: [c["model"].pop(k) for k in ("proj.weight", "proj.bias")],
+         "pretrained encoder, not a fine-tuned"),
+        (lambda c: c["cfg"]["model"].update({"extractor_mode": "layer_norm"}),
+         "extractor_mode='layer_norm'"),
+        (lambda c: c["cfg"]["model"].update({"encoder_attention_heads": 5}),
+         "does not divide the width 64"),
+        (lambda c: c.pop("cfg"), "no 'cfg'"),
+    ],
+    ids=["missing", "unexpected", "shape", "conv-cfg", "no-head", "extractor", "heads", "no-cfg"],
+)
+def test_ssl_bad_checkpoints_give_clear_errors(tmp_path, edit, message):
+    with pytest.raises(ValueError, match=message):
+        ECGClassifier.from_deepecg(_broken(tmp_path, edit), device="cpu")
+
+
+def test_not_a_checkpoint(tmp_path, sl_file):
+    text = tmp_path / "notes.pt"
+    text.write_text("not weights")
+    with pytest.raises(ValueError, match="not a DeepECG weights file"):
+        ECGClassifier.from_deepecg(text)
+    listing = tmp_path / "list.pt"
+    torch.save([1, 2, 3], listing)
+    with pytest.raises(ValueError, match="expected a dict with a 'model' state dict, got a list"):
+        ECGClassifier.from_deepecg(listing)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        ECGClassifier.from_deepecg(tmp_path / "missing.pt")
+    with pytest.raises(ValueError, match="kind='ssl' but .* is a TorchScript archive"):
+        ECGClassifier.from_deepecg(sl_file, kind="ssl")
+    with pytest.raises(ValueError, match="kind must be one of"):
+        ECGClassifier.from_deepecg(sl_file, kind="efficientnet")
+    with pytest.raises(ValueError, match="TorchScript archive"):
+        read_fairseq_checkpoint(sl_file)
+
+
+# ----------------------------------------------------------------------------- SL
+def test_sl_predictions_equal_the_release_forward(sl_file, sl_clf, ecgs):
+    _, X = ecgs
+    assert detect_release_kind(sl_file) == "sl"
+    assert list(sl_clf.classes_) == list(DEEPECG_LABELS)
+    assert sl_clf.release_["input_scale"] == pytest.approx(MHI_FACTOR)
+    released = torch.jit.load(str(sl_file))
+    signal = torch.from_numpy(X)
+    with torch.no_grad():
+        expected = _expected(released(signal * MHI_FACTOR))
+        unscaled = _expected(released(signal))
+    proba = sl_clf.predict_proba(X)
+    np.testing.assert_allclose(proba, expected, atol=1e-6)
+    assert np.abs(proba - unscaled).max() > 1e-3  # the release's scaling is applied
+    np.testing.assert_array_equal(sl_clf.predict(X), (proba >= 0.5).astype(np.int64))
+
+
+def test_sl_wrong_output_shape_is_refused(tmp_path):
+    path = tmp_path / "bad_sl.pt"
+    torch.jit.save(torch.jit.script(_SmallSL(squeeze=False)), str(path))
+    with pytest.raises(ValueError, match=r"maps \(2, 12, 2500\) to \(2, 77, 1\)"):
+        ECGClassifier.from_deepecg(path, kind="sl")
+
+
+def test_torchscript_wrapper_pickles_without_its_file(tmp_path, ecgs):
+    _, X = ecgs
+    path = tmp_path / "sl.pt"
+    torch.jit.save(torch.jit.script(_SmallSL()), str(path))
+    wrapper = ReleasedTorchScript(path)
+    blob = pickle.dumps(wrapper)
+    path.unlink()
+    restored = pickle.loads(blob)
+    x = torch.from_numpy(X)
+    with torch.no_grad():
+        torch.testing.assert_close(restored(x), wrapper(x))
+
+
+# ----------------------------------------------------------------------------- estimator API
+@pytest.mark.parametrize("which", ["sl", "ssl"])
+def test_released_estimators_pickle_save_load_and_clone(request, tmp_path, ecgs, which):
+    _, X = ecgs
+    clf = request.getfixturevalue(f"{which}_clf")
+    proba = clf.predict_proba(X)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(restored.predict_proba(X), proba, atol=1e-7)
+    folder = clf.save(tmp_path / which, sfreq=250)
+    loaded = ECGClassifier.load(folder, device="cpu")
+    assert list(loaded.classes_) == list(DEEPECG_LABELS)
+    np.testing.assert_allclose(loaded.predict_proba(X), proba, atol=1e-7)
+    np.testing.assert_array_equal(loaded.thresholds_, clf.thresholds_)
+    fresh = clone(clf)
+    assert not hasattr(fresh, "classes_") and fresh.get_params()["module"] == clf.module
+
+
+def test_released_classifier_in_a_pipeline_on_the_bundled_sample(ssl_clf, ecgs):
+    raw, X = ecgs
+    # the preprocessing is stateless (fit only checks shapes); fitting the pipeline would
+    # retrain the released network, so its steps are fitted separately
+    pipe = make_pipeline(make_deepecg_preprocessing(500).fit(raw), ssl_clf)
+    np.testing.assert_allclose(pipe.predict_proba(raw), ssl_clf.predict_proba(X), atol=1e-7)
+    assert pipe.predict(raw).shape == (len(raw), 77)
+    with pytest.raises(ValueError, match="2500"):
+        ssl_clf.predict_proba(raw)  # 500 Hz input without the preprocessing
+
+
+@pytest.mark.parametrize("stored", ["weight-norm", "plain"])
+@pytest.mark.parametrize("weight_norm", [False, True])
+def test_load_fairseq_ssl_positional_conv_forms(tmp_path, ecgs, stored, weight_norm):
+    from ecgsk.nn._fairseq import fold_weight_norm, load_fairseq_ssl
+
+    _, X = ecgs
+    params = _ssl_params(seed=2)
+    ckpt = _ssl_checkpoint(params)
+    if stored == "plain":
+        pos = "encoder.conv_pos.pos_conv.0."
+        g = ckpt["model"].pop(pos + "parametrizations.weight.original0")
+        v = ckpt["model"].pop(pos + "parametrizations.weight.original1")
+        ckpt["model"][pos + "weight"] = fold_weight_norm(g, v)
+    model, config = load_fairseq_ssl(ckpt, weight_norm=weight_norm)
+    assert config["pos_conv_weight_norm"] == (stored == "weight-norm")
+    assert hasattr(model.pos_conv.conv, "parametrizations") == weight_norm
+    x = torch.from_numpy(X[:2])
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), _fairseq_forward(params, x), atol=2e-5,
+                                   rtol=1e-4)
+
+
+def test_old_style_args_namespace_and_nested_pretraining_config(tmp_path, ecgs):
+    """Older files keep an argparse Namespace in 'args'; fine-tuned cfgs nest the encoder's."""
+    import argparse
+
+    _, X = ecgs
+    params = _ssl_params(seed=3)
+    ckpt = _ssl_checkpoint(params)
+    model_cfg = ckpt.pop("cfg")["model"]
+    ckpt["args"] = argparse.Namespace(**{**model_cfg, "layer_norm_first": True})
+    torch.save(ckpt, tmp_path / "args.pt", _use_new_zipfile_serialization=False)
+    assert detect_release_kind(tmp_path / "args.pt") == "ssl"
+    clf = ECGClassifier.from_deepecg(tmp_path / "args.pt", device="cpu")
+    assert clf.module_.layer_norm_first
+    with torch.no_grad():
+        raw = _fairseq_forward(params, torch.from_numpy(X), layer_norm_first=True)
+    np.testing.assert_allclose(clf.predict_proba(X), _expected(raw)[:, WCR_COLUMN_CONVERSION],
+                               atol=2e-6)
+    # the encoder is built from the pretraining configuration recorded inside the model cfg
+    ckpt = _ssl_checkpoint(params, extra_cfg={
+        "encoder_attention_heads": 12, "args": {"model": {**model_cfg, "layer_norm_first": True}}})
+    torch.save(ckpt, tmp_path / "nested.pt")
+    clf = ECGClassifier.from_deepecg(tmp_path / "nested.pt", device="cpu")
+    assert clf.module_.layer_norm_first and clf.module_.layers[0].attn.n_heads == 4
+
+
+def test_sl_binary_release_and_failing_archive(tmp_path, ecgs):
+    _, X = ecgs
+    path = tmp_path / "lvef.pt"
+    torch.jit.save(torch.jit.script(_SmallSL(n_outputs=1)), str(path))
+    clf = ECGClassifier.from_deepecg(path, device="cpu")
+    assert clf.task_ == "binary" and list(clf.classes_) == [0, 1]
+    with torch.no_grad():
+        p = _expected(torch.jit.load(str(path))(torch.from_numpy(X) * MHI_FACTOR))[:, 0]
+    np.testing.assert_allclose(clf.predict_proba(X), np.column_stack([1 - p, p]), atol=1e-6)
+    wrong = tmp_path / "eight_leads.pt"
+    torch.jit.save(torch.jit.script(torch.nn.Conv1d(8, 2, 3)), str(wrong))
+    with pytest.raises(ValueError, match=r"fails on a \(2, 12, 2500\) input"):
+        ECGClassifier.from_deepecg(wrong)
