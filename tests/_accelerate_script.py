@@ -30,7 +30,7 @@ def main(out):
     y = sample.labels["NORM"].to_numpy().astype(int)
 
     clf = AcceleratedECGClassifier(
-        "xresnet1d50-tiny", accelerator=accelerator, max_epochs=3, batch_size=16, lr=3e-3,
+        "xresnet1d50-tiny", accelerator=accelerator, max_epochs=4, batch_size=16, lr=3e-2,
         validation=0.25, **QUIET,
     ).fit(X, y)
     pre = AcceleratedECGPretrainer(
@@ -47,6 +47,7 @@ def main(out):
         "clf_valid_auroc": list(clf.history[:, "valid_auroc"]),
         "clf_train_loss": list(clf.history[:, "train_loss"]),
         "clf_proba": clf.predict_proba(X[:8]).tolist(),
+        "clf_best_epoch": clf.best_epoch_,
         "pre_weights": weight_sum(pre.encoder_),
         "pre_batches": [row["train_batch_count"] for row in pre.history],
         "pre_valid_loss": list(pre.history[:, "valid_loss"]),

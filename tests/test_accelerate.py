@@ -43,7 +43,7 @@ def test_two_processes_share_the_epochs_and_end_with_the_same_network(two_ranks)
     r0, r1 = two_ranks
     assert (r0["world"], r1["world"]) == (2, 2) and {r0["rank"], r1["rank"]} == {0, 1}
     # 150 training ECGs in batches of 16 = 10 batches per epoch, split between the two processes
-    assert r0["clf_batches"] == r1["clf_batches"] == [5, 5, 5]
+    assert r0["clf_batches"] == r1["clf_batches"] == [5, 5, 5, 5]
     assert r0["pre_batches"] == r1["pre_batches"] == [5, 5]
     # different shards of each epoch...
     assert r0["clf_train_loss"] != r1["clf_train_loss"]
@@ -55,6 +55,11 @@ def test_two_processes_share_the_epochs_and_end_with_the_same_network(two_ranks)
     assert r0["pre_valid_loss"] == r1["pre_valid_loss"]
     np.testing.assert_array_equal(r0["clf_proba"], r1["clf_proba"])
     np.testing.assert_array_equal(r0["pre_embedding"], r1["pre_embedding"])
+    # the best epoch is not the last one: its weights, snapshotted from the distributed
+    # wrapper, were restored into the bare network in both processes
+    assert r0["clf_best_epoch"] == r1["clf_best_epoch"] < len(r0["clf_batches"])
+    best = r0["clf_best_epoch"] - 1
+    assert r0["clf_valid_auroc"][best] == max(r0["clf_valid_auroc"])
     # unwrapped after training (DistributedDataParallel removed): ready to save or pickle
     assert r0["clf_module"] == "XResNet1d"
     assert all(np.isfinite(r0["pre_valid_loss"]))
@@ -92,3 +97,14 @@ def test_device_is_left_to_the_accelerator():
         AcceleratedECGClassifier(
             "xresnet1d50-tiny", accelerator=Accelerator(cpu=True), device="cpu", max_epochs=1
         ).fit(X, y)
+
+
+def test_verbose_zero_is_silent(capsys):
+    from accelerate import Accelerator
+
+    X, y = _data()
+    AcceleratedECGClassifier(
+        "xresnet1d50-tiny", accelerator=Accelerator(cpu=True), max_epochs=1, verbose=0,
+        progress_bar=False,
+    ).fit(X, y)
+    assert "train_loss" not in capsys.readouterr().out

@@ -11,7 +11,7 @@ import torch
 
 from ._errors import EXIT_FAILURES, EXIT_OK, CLIError
 from ._inputs import open_for_model
-from ._loop import add_input_options, paragraph, print_notes, run_over_input
+from ._loop import add_command, add_input_options, print_notes, run_over_input
 from ._models import LoadedModel, load_model
 from ._outputs import CsvStream, NpyRows, check_output, report_failures, sibling
 
@@ -36,13 +36,9 @@ columns embedding0, embedding1, ... Records that fail are skipped, listed on std
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "embed",
-        help="embeddings of records from a pretrained encoder or a saved model",
-        description=paragraph(DESCRIPTION),
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "embed",
+                         "embeddings of records from a pretrained encoder or a saved model",
+                         DESCRIPTION, EPILOG)
     parser.add_argument("model", metavar="ENCODER_OR_MODEL",
                         help="folder written by ECGPretrainer.save or by ECGClassifier/"
                              "ECGRegressor.save")

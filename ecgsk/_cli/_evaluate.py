@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import EXIT_OK, CLIError
-from ._loop import lead_list, non_negative_int, paragraph
+from ._loop import add_command, checked_value, lead_list, non_negative_int
 from ._outputs import check_output, sibling
 
 DESCRIPTION = """\
@@ -43,24 +43,14 @@ _SHOWN = (("auroc", "AUROC"), ("auprc", "AUPRC"), ("f1", "F1"), ("sensitivity", 
 def _thresholds(text: str):
     if text in ("preds", "youden", "f1"):
         return text
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected preds, youden, f1 or a probability, got {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"a threshold must lie in (0, 1), got {value}")
-    return value
+    return checked_value(text, float, lambda v: 0.0 < v < 1.0,
+                         expected="preds, youden, f1 or a probability",
+                         invalid="a threshold must lie in (0, 1)")
 
 
 def _ci(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a level such as 0.95, got {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"the confidence level must lie in (0, 1), got {value}")
-    return value
+    return checked_value(text, float, lambda v: 0.0 < v < 1.0, expected="a level such as 0.95",
+                         invalid="the confidence level must lie in (0, 1)")
 
 
 def _edges(text: str) -> list[float]:
@@ -74,13 +64,9 @@ def _edges(text: str) -> list[float]:
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "evaluate",
-        help="per-label metrics with confidence intervals, and fairness gaps",
-        description=paragraph(DESCRIPTION),
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "evaluate",
+                         "per-label metrics with confidence intervals, and fairness gaps",
+                         DESCRIPTION, EPILOG)
     parser.add_argument("preds", metavar="PREDS.csv", help="predictions from 'ecgsk predict'")
     parser.add_argument("labels", metavar="LABELS.csv", help="record_id, 0/1 label columns, "
                         "and patient attributes")

@@ -27,37 +27,56 @@ def paragraph(text: str, width: int = 88) -> str:
     return textwrap.fill(" ".join(text.split()), width=width)
 
 
+def add_command(subparsers, name: str, summary: str, description: str, epilog: str):
+    """The parser of subcommand ``name``: description wrapped, epilog's line breaks kept."""
+    return subparsers.add_parser(
+        name,
+        help=summary,
+        description=paragraph(description),
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def checked_value(text: str, convert, valid, *, expected: str, invalid: str):
+    """Body of an argparse type: ``convert(text)``, kept only if ``valid`` accepts it.
+
+    Text that ``convert`` rejects (``ValueError``) gives ``expected <expected>, got '<text>'``;
+    a value that ``valid`` rejects gives ``<invalid>, got <value>``.
+
+    Examples
+    --------
+    >>> checked_value("3", int, lambda v: v > 0, expected="an integer", invalid="too small")
+    3
+    >>> checked_value("0", int, lambda v: v > 0, expected="an integer", invalid="too small")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: too small, got 0
+    """
+    try:
+        value = convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if not valid(value):
+        raise argparse.ArgumentTypeError(f"{invalid}, got {value}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+    return checked_value(text, int, lambda v: v >= 1, expected="a positive integer",
+                         invalid="expected a positive integer")
 
 
 def non_negative_int(text: str) -> int:
     """argparse type: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
+    return checked_value(text, int, lambda v: v >= 0, expected="an integer >= 0",
+                         invalid="expected an integer >= 0")
 
 
 def positive_float(text: str) -> float:
     """argparse type: a finite number > 0 (a sampling rate)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
+    return checked_value(text, float, lambda v: np.isfinite(v) and v > 0,
+                         expected="a number", invalid="expected a positive number")
 
 
 def lead_list(text: str) -> list[str]:

@@ -38,7 +38,30 @@ def check_output(path, *, suffixes: tuple[str, ...], what: str = "--out") -> Pat
     return out
 
 
-class CsvStream:
+class _StagedFile:
+    """An output written under a temporary name; ``commit`` gives it its final name.
+
+    Leaving the ``with`` block without ``commit`` removes the temporary file, so that an
+    interrupted run leaves no half-written file under the final name.
+    """
+
+    def __init__(self, path: Path, tmp_suffix: str):
+        self.path = Path(path)
+        self.tmp = self.path.with_name(self.path.name + tmp_suffix)
+        self.rows = 0
+        self._committed = False
+
+    def __enter__(self):
+        self.tmp.unlink(missing_ok=True)
+        return self
+
+    def __exit__(self, *exc):
+        if not self._committed:
+            self.tmp.unlink(missing_ok=True)
+        return False
+
+
+class CsvStream(_StagedFile):
     """Append DataFrames to ``path`` through a temporary file; ``commit`` renames it.
 
     An interrupted run leaves no half-written file under the final name.
@@ -56,16 +79,9 @@ class CsvStream:
     """
 
     def __init__(self, path: Path, float_format: str = "%.8g"):
-        self.path = Path(path)
-        self.tmp = self.path.with_name(self.path.name + ".partial")
+        super().__init__(path, ".partial")
         self.float_format = float_format
-        self.rows = 0
         self._header = True
-        self._committed = False
-
-    def __enter__(self):
-        self.tmp.unlink(missing_ok=True)
-        return self
 
     def write(self, frame: pd.DataFrame) -> None:
         frame.to_csv(self.tmp, mode="a", header=self._header, index=False,
@@ -79,13 +95,8 @@ class CsvStream:
         os.replace(self.tmp, self.path)
         self._committed = True
 
-    def __exit__(self, *exc):
-        if not self._committed:
-            self.tmp.unlink(missing_ok=True)
-        return False
 
-
-class NpyRows:
+class NpyRows(_StagedFile):
     """Write rows of a 2-D float32 array to ``path`` (``.npy``) without holding them all.
 
     Rows go to a memory-mapped temporary file sized for ``capacity`` rows; ``commit`` keeps the
@@ -103,16 +114,9 @@ class NpyRows:
     """
 
     def __init__(self, path: Path, capacity: int):
-        self.path = Path(path)
-        self.tmp = self.path.with_name(self.path.name + ".partial.npy")
+        super().__init__(path, ".partial.npy")
         self.capacity = capacity
-        self.rows = 0
         self._array = None
-        self._committed = False
-
-    def __enter__(self):
-        self.tmp.unlink(missing_ok=True)
-        return self
 
     def write(self, rows: np.ndarray) -> None:
         if self._array is None:
@@ -142,10 +146,8 @@ class NpyRows:
         self._committed = True
 
     def __exit__(self, *exc):
-        self._array = None
-        if not self._committed:
-            self.tmp.unlink(missing_ok=True)
-        return False
+        self._array = None  # release the memory map before the file can be removed
+        return super().__exit__(*exc)
 
 
 def failure_line(source: str, reason: str) -> str:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ._errors import EXIT_FAILURES, EXIT_OK, CLIError
 from ._inputs import open_for_model
-from ._loop import add_input_options, paragraph, print_notes, run_over_input
+from ._loop import add_command, add_input_options, checked_value, print_notes, run_over_input
 from ._models import load_model
 from ._outputs import CsvStream, check_output, report_failures, sibling
 
@@ -40,25 +40,15 @@ skipped, listed on stderr and in <out stem>.failures.csv, and the exit code is t
 def _threshold(text: str):
     if text == "card":
         return text
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected 'card' or a probability, got {text!r}"
-        ) from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"a threshold must lie in (0, 1), got {value}")
-    return value
+    return checked_value(text, float, lambda v: 0.0 < v < 1.0,
+                         expected="'card' or a probability",
+                         invalid="a threshold must lie in (0, 1)")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "predict",
-        help="run a saved classifier or regressor over records, write a CSV",
-        description=paragraph(DESCRIPTION),
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "predict",
+                         "run a saved classifier or regressor over records, write a CSV",
+                         DESCRIPTION, EPILOG)
     parser.add_argument("model", metavar="MODEL", help="folder written by save() (card.json + "
                         "weights.safetensors)")
     parser.add_argument("input", metavar="INPUT", help="folder of WFDB/MUSE XML records, one "

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ._errors import EXIT_FAILURES, EXIT_OK, CLIError
 from ._inputs import STORE_PREPROCESSING_ATTR, input_kind
-from ._loop import paragraph, positive_float, positive_int
+from ._loop import add_command, checked_value, positive_float, positive_int
 from ._outputs import _SHOWN_FAILURES, failure_line
 
 DESCRIPTION = """\
@@ -33,25 +33,14 @@ An interrupted run continues where it stopped when the same command is run again
 
 
 def _jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value == 0 or value < -1:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive number of workers or -1, got {value}"
-        )
-    return value
+    return checked_value(text, int, lambda v: v == -1 or v >= 1, expected="an integer",
+                         invalid="expected a positive number of workers or -1")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "preprocess",
-        help="convert a folder of records into a chunked zarr store (resumable)",
-        description=paragraph(DESCRIPTION),
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "preprocess",
+                         "convert a folder of records into a chunked zarr store (resumable)",
+                         DESCRIPTION, EPILOG)
     parser.add_argument("input", metavar="INPUT", help="folder of records, or one record file")
     parser.add_argument("out", metavar="OUT.zarr", help="the store folder to write")
     target = parser.add_argument_group("what to write (--deepecg, or --sfreq-out/--n-times)")

@@ -36,11 +36,23 @@ class _ECGAccelerateMixin(AccelerateMixin):
                 f"device={self.device!r}: with an accelerator, the accelerator places the "
                 "network (one device per process); leave device=None"
             )
-        if self.max_time is not None and self.accelerator.num_processes > 1:
-            raise ValueError(
-                "max_time cannot be used with several processes: each process would stop at "
-                "its own time and the others would wait for it forever; use max_epochs"
-            )
+        if self.accelerator.num_processes > 1:
+            if self.max_time is not None:
+                raise ValueError(
+                    "max_time cannot be used with several processes: each process would stop "
+                    "at its own time and the others would wait for it forever; use max_epochs"
+                )
+            if self.random_state is None:
+                raise ValueError(
+                    "random_state must be an integer with several processes, so that every "
+                    "process draws the same validation split and the same initial weights"
+                )
+
+    def _initialize_callbacks(self):
+        if self.callbacks__print_log__sink == "auto" and not self.verbose:
+            # the mixin would print through accelerator.print, which ignores verbose=0
+            self.callbacks__print_log__sink = print
+        return super()._initialize_callbacks()
 
     def _validate_params(self):
         # skip the mixin's device check: our device is resolved to the accelerator's below
@@ -135,7 +147,8 @@ _DOC = """{base} trained on several processes through Hugging Face Accelerate.
     Notes
     -----
     ``batch_size`` is per process: the effective batch is ``batch_size * num_processes``.
-    ``max_time`` needs a single process. Only the main process writes checkpoints.
+    ``max_time`` needs a single process, and several processes need an integer
+    ``random_state``. Only the main process writes checkpoints.
 
     Examples
     --------
@@ -149,8 +162,8 @@ _DOC = """{base} trained on several processes through Hugging Face Accelerate.
         if est.accelerator.is_main_process:
             est.save("model")
 
-    run on 4 GPUs with ``accelerate launch --num_processes 4 train.py``, or on 2 CPU processes
-    with ``accelerate launch --cpu --num_processes 2 train.py``.
+    run on 4 GPUs with ``accelerate launch --num_processes 4 train.py``; to try it on 2 CPU
+    processes, build ``Accelerator(cpu=True)`` and run ``torchrun --nproc_per_node 2 train.py``.
     """
 
 

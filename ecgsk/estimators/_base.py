@@ -67,6 +67,7 @@ from ._data import (
     is_array_backed,
     is_internal_dataset,
 )
+from ._export import ExportMixin
 
 CHECKPOINT_FILE = "checkpoint.pt"
 _UNSET = object()
@@ -107,7 +108,7 @@ def _json_default(value):
     raise TypeError(f"cannot store {type(value).__name__} in the training history")
 
 
-class _ECGNet(NeuralNet):
+class _ECGNet(ExportMixin, NeuralNet):
     """Shared machinery of the ECG estimators (private; see the public subclasses).
 
     Subclasses implement ``_encode_targets_fit``, ``_encode_targets``, ``_build_criterion``,
@@ -1043,97 +1044,6 @@ class _ECGNet(NeuralNet):
             return torch.cat(outputs).to(device)
         finally:
             self._set_training(False)
-
-    def to_onnx(self, path, *, opset=None, dynamic_batch=True, output=None, **kwargs):
-        """Write the fitted estimator's inference graph to an ONNX file.
-
-        The graph takes ``ecg`` (float32, ``(batch, n_leads_, n_times_)``) and returns what
-        ``output`` names: by default ``predict_proba`` for a classifier, ``predict`` (original
-        units) for a regressor, ``transform`` (embeddings) for a pretrainer. Classes,
-        thresholds, input shape and the ecgsk version are in the file's metadata.
-
-        Parameters
-        ----------
-        path : str or path
-            The ``.onnx`` file to write.
-        opset : int, optional
-            ONNX opset version (default: the exporter's recommended one).
-        dynamic_batch : bool, default=True
-            Let the batch axis vary.
-        output : {"predict_proba", "decision_function", "predict", "transform"}, optional
-            The method the graph computes.
-        **kwargs
-            ``exporter``, ``sfreq``, ``leads``, ``verify``: see
-            :func:`ecgsk.estimators._export.export_onnx`.
-
-        Returns
-        -------
-        pathlib.Path
-
-        Examples
-        --------
-        >>> import tempfile
-        >>> import numpy as np
-        >>> from ecgsk.estimators import ECGClassifier
-        >>> X = np.random.default_rng(0).standard_normal((32, 12, 250)).astype("float32")
-        >>> clf = ECGClassifier("xresnet1d50-tiny", max_epochs=1, random_state=0,
-        ...                     progress_bar=False, verbose=0).fit(X, np.tile([0, 1], 16))
-        >>> path = clf.to_onnx(tempfile.mkdtemp() + "/clf.onnx")
-        >>> import onnxruntime
-        >>> session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
-        >>> proba = session.run(None, {"ecg": X[:5]})[0]
-        >>> bool(np.allclose(proba, clf.predict_proba(X[:5]), atol=1e-4))
-        True
-        """
-        from ._export import export_onnx
-
-        return export_onnx(
-            self, path, output=output, opset=opset, dynamic_batch=dynamic_batch, **kwargs
-        )
-
-    def to_torchscript(self, path, *, method="script", output=None, **kwargs):
-        """Write the fitted estimator's inference graph as a TorchScript archive.
-
-        The archive computes what :meth:`to_onnx` computes, loads with ``torch.jit.load``
-        without ecgsk, and carries the same card as the extra file ``ecgsk_card.json``.
-
-        Parameters
-        ----------
-        path : str or path
-            The file to write (``.pt``).
-        method : {"script", "trace"}, default="script"
-            ``torch.jit.script`` or ``torch.jit.trace``.
-        output : {"predict_proba", "decision_function", "predict", "transform"}, optional
-            The method the graph computes.
-        **kwargs
-            ``sfreq``, ``leads``, ``verify``: see
-            :func:`ecgsk.estimators._export.export_torchscript`.
-
-        Returns
-        -------
-        pathlib.Path
-
-        Examples
-        --------
-        >>> import tempfile
-        >>> import numpy as np
-        >>> import torch
-        >>> from ecgsk.estimators import ECGClassifier
-        >>> X = np.random.default_rng(0).standard_normal((32, 12, 250)).astype("float32")
-        >>> clf = ECGClassifier("xresnet1d50-tiny", max_epochs=1, random_state=0,
-        ...                     progress_bar=False, verbose=0).fit(X, np.tile([0, 1], 16))
-        >>> extra = {"ecgsk_card.json": ""}
-        >>> scripted = torch.jit.load(clf.to_torchscript(tempfile.mkdtemp() + "/clf.pt"),
-        ...                           _extra_files=extra)
-        >>> bool(np.allclose(scripted(torch.from_numpy(X)).numpy(), clf.predict_proba(X),
-        ...                  atol=1e-5))
-        True
-        >>> import json; json.loads(extra["ecgsk_card.json"])["classes"]
-        [0, 1]
-        """
-        from ._export import export_torchscript
-
-        return export_torchscript(self, path, output=output, method=method, **kwargs)
 
     def __sklearn_is_fitted__(self):
         return bool(getattr(self, "initialized_", False)) and hasattr(self, "n_outputs_")

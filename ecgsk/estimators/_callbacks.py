@@ -100,6 +100,22 @@ class ResumableEarlyStopping(EarlyStopping):
             super().on_epoch_end(net, **kwargs)
         except KeyboardInterrupt:
             net.stop_reason_ = "early_stopping"
+        finally:
+            weights = self.best_model_weights_
+            if weights is not None and net.module_ is not net._bare_module():
+                # skorch snapshots net.module_: under a distributed (DDP) wrapper its keys carry
+                # a "module." prefix that the bare network does not have
+                self.best_model_weights_ = {
+                    k.removeprefix("module."): v for k, v in weights.items()
+                }
+
+    def on_train_end(self, net, **kwargs):
+        last_epoch = net.history[-1, "epoch"] if len(net.history) else self.best_epoch_
+        if self.load_best and self.best_model_weights_ is not None and (
+            self.best_epoch_ != last_epoch
+        ):
+            net._bare_module().load_state_dict(self.best_model_weights_)
+            self._sink(f"Restoring best model from epoch {self.best_epoch_}.", verbose=net.verbose)
 
     def state(self):
         """The counters and best weights as a dict of plain values and tensors."""

@@ -15,12 +15,13 @@ from sklearn.utils.validation import check_is_fitted
 from .._validation import check_ecg
 from ._base import resolve_device
 from ._encoder import load_encoder
+from ._export import ExportMixin
 
 # Embeddings kept in this process by ``cache=True``: {encoder digest: {ECG digest: vector}}.
 _MEMORY_CACHE: dict[str, dict[bytes, np.ndarray]] = {}
 
 
-class ECGEmbedder(TransformerMixin, BaseEstimator):
+class ECGEmbedder(ExportMixin, TransformerMixin, BaseEstimator):
     """Map ECGs to embeddings with a pretrained encoder (no training).
 
     For small cohorts: ``make_pipeline(ECGEmbedder(encoder), LogisticRegression())``
@@ -133,88 +134,6 @@ class ECGEmbedder(TransformerMixin, BaseEstimator):
         """``embedding0``, ``embedding1``, ...: names of the output columns."""
         check_is_fitted(self, "encoder_")
         return np.asarray([f"embedding{i}" for i in range(self.n_features_out_)], dtype=object)
-
-    def to_onnx(self, path, *, opset=None, dynamic_batch=True, n_times=None, **kwargs):
-        """Write the encoder's embedding graph to an ONNX file.
-
-        The graph takes ``ecg`` (float32, ``(batch, n_leads_, n_times)``) and returns the
-        embeddings ``transform`` computes (without the cache); the input shape and the ecgsk
-        version are in the file's metadata.
-
-        Parameters
-        ----------
-        path : str or path
-            The ``.onnx`` file to write.
-        opset : int, optional
-            ONNX opset version (default: the exporter's recommended one).
-        dynamic_batch : bool, default=True
-            Let the batch axis vary.
-        n_times : int, optional
-            Samples per lead of the ECGs to embed (the time axis is fixed in the file);
-            default: the length the encoder was built for (``encoder_.n_times``).
-        **kwargs
-            ``exporter``, ``sfreq``, ``leads``, ``verify``: see
-            :func:`ecgsk.estimators._export.export_onnx`.
-
-        Returns
-        -------
-        pathlib.Path
-
-        Examples
-        --------
-        >>> import tempfile
-        >>> import onnxruntime
-        >>> from ecgsk.nn import build_model
-        >>> X = np.random.default_rng(0).standard_normal((3, 12, 500)).astype("float32")
-        >>> embedder = ECGEmbedder(build_model("deepecg-ssl-tiny", n_times=500, n_outputs=1)).fit(X)
-        >>> path = embedder.to_onnx(tempfile.mkdtemp() + "/embedder.onnx")
-        >>> session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
-        >>> bool(np.allclose(session.run(None, {"ecg": X})[0], embedder.transform(X), atol=1e-4))
-        True
-        """
-        from ._export import export_onnx
-
-        return export_onnx(
-            self, path, opset=opset, dynamic_batch=dynamic_batch, n_times=n_times, **kwargs
-        )
-
-    def to_torchscript(self, path, *, method="script", n_times=None, **kwargs):
-        """Write the encoder's embedding graph as a TorchScript archive.
-
-        It loads with ``torch.jit.load`` without ecgsk and carries the card of :meth:`to_onnx`
-        as the extra file ``ecgsk_card.json``.
-
-        Parameters
-        ----------
-        path : str or path
-            The file to write (``.pt``).
-        method : {"script", "trace"}, default="script"
-            ``torch.jit.script`` or ``torch.jit.trace``.
-        n_times : int, optional
-            Samples per lead recorded in the card (and used to trace); default
-            ``encoder_.n_times``.
-        **kwargs
-            ``sfreq``, ``leads``, ``verify``: see
-            :func:`ecgsk.estimators._export.export_torchscript`.
-
-        Returns
-        -------
-        pathlib.Path
-
-        Examples
-        --------
-        >>> import tempfile
-        >>> from ecgsk.nn import build_model
-        >>> X = np.random.default_rng(0).standard_normal((3, 12, 500)).astype("float32")
-        >>> embedder = ECGEmbedder(build_model("deepecg-ssl-tiny", n_times=500, n_outputs=1)).fit(X)
-        >>> scripted = torch.jit.load(embedder.to_torchscript(tempfile.mkdtemp() + "/emb.pt"))
-        >>> bool(np.allclose(scripted(torch.from_numpy(X)).numpy(), embedder.transform(X),
-        ...                  atol=1e-5))
-        True
-        """
-        from ._export import export_torchscript
-
-        return export_torchscript(self, path, method=method, n_times=n_times, **kwargs)
 
     def _embed(self, X):
         outputs = []

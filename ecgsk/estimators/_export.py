@@ -781,3 +781,102 @@ def read_export_card(path) -> dict:
     if CARD_KEY not in props:
         raise ValueError(f"{path} is an ONNX file without an ecgsk card (metadata '{CARD_KEY}')")
     return json.loads(props[CARD_KEY])
+
+
+# ---------------------------------------------------------------------------- estimator methods
+class ExportMixin:
+    """``to_onnx`` and ``to_torchscript`` for the fitted ECG estimators and ``ECGEmbedder``."""
+
+    def to_onnx(self, path, *, opset=None, dynamic_batch=True, output=None, n_times=None,
+                **kwargs):
+        """Write the fitted estimator's inference graph to an ONNX file.
+
+        The graph takes ``ecg`` (float32, ``(batch, n_leads_, n_times)``) and returns what
+        ``output`` names: by default ``predict_proba`` for a classifier, ``predict`` (original
+        units) for a regressor, ``transform`` (embeddings, without ``ECGEmbedder``'s cache) for
+        a pretrainer or an embedder. Classes, thresholds, input shape and the ecgsk version are
+        in the file's metadata.
+
+        Parameters
+        ----------
+        path : str or path
+            The ``.onnx`` file to write.
+        opset : int, optional
+            ONNX opset version (default: the exporter's recommended one).
+        dynamic_batch : bool, default=True
+            Let the batch axis vary.
+        output : {"predict_proba", "decision_function", "predict", "transform"}, optional
+            The method the graph computes.
+        n_times : int, optional
+            Samples per lead of the input (the time axis is fixed in the file). ``fit`` sets it
+            (``n_times_``) for all but :class:`ECGEmbedder`, whose default is the length its
+            encoder was built for (``encoder_.n_times``).
+        **kwargs
+            ``exporter``, ``sfreq``, ``leads``, ``verify``: see
+            :func:`ecgsk.estimators._export.export_onnx`.
+
+        Returns
+        -------
+        pathlib.Path
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from ecgsk.estimators import ECGClassifier
+        >>> X = np.random.default_rng(0).standard_normal((32, 12, 250)).astype("float32")
+        >>> clf = ECGClassifier("xresnet1d50-tiny", max_epochs=1, random_state=0,
+        ...                     progress_bar=False, verbose=0).fit(X, np.tile([0, 1], 16))
+        >>> path = clf.to_onnx(tempfile.mkdtemp() + "/clf.onnx")
+        >>> import onnxruntime
+        >>> session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+        >>> proba = session.run(None, {"ecg": X[:5]})[0]
+        >>> bool(np.allclose(proba, clf.predict_proba(X[:5]), atol=1e-4))
+        True
+        """
+        return export_onnx(self, path, output=output, opset=opset, dynamic_batch=dynamic_batch,
+                           n_times=n_times, **kwargs)
+
+    def to_torchscript(self, path, *, method="script", output=None, n_times=None, **kwargs):
+        """Write the fitted estimator's inference graph as a TorchScript archive.
+
+        The archive computes what :meth:`to_onnx` computes, loads with ``torch.jit.load``
+        without ecgsk, and carries the same card as the extra file ``ecgsk_card.json``.
+
+        Parameters
+        ----------
+        path : str or path
+            The file to write (``.pt``).
+        method : {"script", "trace"}, default="script"
+            ``torch.jit.script`` or ``torch.jit.trace``.
+        output : {"predict_proba", "decision_function", "predict", "transform"}, optional
+            The method the graph computes.
+        n_times : int, optional
+            Samples per lead recorded in the card (and used to trace); see :meth:`to_onnx`.
+        **kwargs
+            ``sfreq``, ``leads``, ``verify``: see
+            :func:`ecgsk.estimators._export.export_torchscript`.
+
+        Returns
+        -------
+        pathlib.Path
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from ecgsk.estimators import ECGEmbedder
+        >>> from ecgsk.nn import build_model
+        >>> X = np.random.default_rng(0).standard_normal((3, 12, 500)).astype("float32")
+        >>> embedder = ECGEmbedder(build_model("deepecg-ssl-tiny", n_times=500, n_outputs=1)).fit(X)
+        >>> extra = {"ecgsk_card.json": ""}
+        >>> scripted = torch.jit.load(embedder.to_torchscript(tempfile.mkdtemp() + "/emb.pt"),
+        ...                           _extra_files=extra)
+        >>> bool(np.allclose(scripted(torch.from_numpy(X)).numpy(), embedder.transform(X),
+        ...                  atol=1e-5))
+        True
+        >>> json.loads(extra["ecgsk_card.json"])["input"]["shape"]
+        ['batch', 12, 500]
+        """
+        return export_torchscript(self, path, output=output, method=method, n_times=n_times,
+                                  **kwargs)

@@ -21,6 +21,22 @@ def _find_files(folder: Path) -> list[Path]:
     return sorted(found)
 
 
+def _list_files(source, what: str) -> list[Path]:
+    """The ECG files of ``source`` (folders searched recursively); ``what`` names it in errors."""
+    files: list[Path] = []
+    for item in as_path_list(source, what):
+        if item.is_dir():
+            found = _find_files(item)
+            if not found:
+                raise ValueError(f"folder {item} holds no supported ECG file (*.hea, *.xml)")
+            files.extend(found)
+        elif item.is_file() or item.with_name(record_base(item).name + ".hea").is_file():
+            files.append(item)
+        else:
+            raise FileNotFoundError(f"{item} does not exist")
+    return files
+
+
 def _read_one(path: Path, verify: bool):
     suffix = path.suffix.lower()
     if suffix in _XML_SUFFIXES:
@@ -85,16 +101,5 @@ def read_records(source, sfreq=None, n_times=None, *, errors: str = "raise", ver
     ((3, 12, 1000), ['ecg0', 'ecg1', 'ecg2'])
     """
     check_errors_option(errors)
-    items = as_path_list(source, "ECG file paths")
-    files: list[Path] = []
-    for item in items:
-        if item.is_dir():
-            found = _find_files(item)
-            if not found:
-                raise ValueError(f"folder {item} holds no supported ECG file (*.hea, *.xml)")
-            files.extend(found)
-        elif item.is_file() or item.with_name(record_base(item).name + ".hea").is_file():
-            files.append(item)
-        else:
-            raise FileNotFoundError(f"{item} does not exist")
+    files = _list_files(source, "ECG file paths")
     return stack_records(read_all(files, lambda p: _read_one(p, verify), errors), sfreq, n_times)

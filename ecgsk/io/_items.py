@@ -18,8 +18,8 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from ..leads import canonical_lead_names
-from ._common import RawRecord, as_path_list
-from ._folder import _find_files, _read_one
+from ._common import RawRecord
+from ._folder import _list_files, _read_one
 from ._wfdb import _comment_meta, record_base
 
 # Bits per stored sample of the fixed-width WFDB formats (310/311 pack 3 samples in 4 bytes).
@@ -35,18 +35,7 @@ def find_record_files(source) -> list[Path]:
     Raises ``FileNotFoundError`` for a path that does not exist and
     ``ValueError`` for an empty list or a folder without any ``*.hea``/``*.xml``.
     """
-    files: list[Path] = []
-    for item in as_path_list(source, "ECG record paths"):
-        if item.is_dir():
-            found = _find_files(item)
-            if not found:
-                raise ValueError(f"folder {item} holds no supported ECG file (*.hea, *.xml)")
-            files.extend(found)
-        elif item.is_file() or item.with_name(record_base(item).name + ".hea").is_file():
-            files.append(item)
-        else:
-            raise FileNotFoundError(f"{item} does not exist")
-    return files
+    return _list_files(source, "ECG record paths")
 
 
 def record_ids(files: list[Path]) -> list[str]:
