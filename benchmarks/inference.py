@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import argparse
 import copy
-import datetime as dt
 import os
-import platform
 import sys
 import time
 import warnings
@@ -39,6 +37,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _bench import interleaved, machine_line, print_table, time_pair  # noqa: E402
 from _ptbxl_data import SFREQ, load_task  # noqa: E402
 
 from ecgsk.estimators import ECGClassifier  # noqa: E402
@@ -92,18 +91,9 @@ def bench_inference(clf, X, batch_size, device, repeats):
     p_ecgsk = clf.predict_proba(X[:batch_size])  # warm-up of both paths
     p_raw = raw_predict(module, X[:batch_size], batch_size, device)
     np.testing.assert_allclose(p_ecgsk, p_raw, rtol=1e-4, atol=1e-5)
-    t_ecgsk, t_raw = [], []
-    for r in range(repeats):
-        for which in ((0, 1) if r % 2 == 0 else (1, 0)):
-            _sync(device)
-            t0 = time.perf_counter()
-            if which == 0:
-                clf.predict_proba(X)
-            else:
-                raw_predict(module, X, batch_size, device)
-            _sync(device)
-            (t_ecgsk if which == 0 else t_raw).append(time.perf_counter() - t0)
-    t_ecgsk, t_raw = np.array(t_ecgsk), np.array(t_raw)
+    t_ecgsk, t_raw = time_pair(lambda: clf.predict_proba(X),
+                               lambda: raw_predict(module, X, batch_size, device), repeats,
+                               sync=lambda: _sync(device))
     n = len(X)
     return n / np.median(t_ecgsk), n / np.median(t_raw), float(np.median(t_raw / t_ecgsk))
 
@@ -118,38 +108,24 @@ def bench_training(name, X, y, batch_size, device, repeats):
     reference = copy.deepcopy(clf.module_)
     raw_train_epoch(copy.deepcopy(reference), X[:batch_size], y[:batch_size], batch_size,
                     device, 0)
-    for r in range(repeats):
-        for which in ((0, 1) if r % 2 == 0 else (1, 0)):
-            if which == 0:
-                clf = make_classifier(name, batch_size, device)
-                _sync(device)
-                t0 = time.perf_counter()
-                clf.fit(X, y)
-                _sync(device)
-                fit_ecgsk.append(time.perf_counter() - t0)
-                epoch_ecgsk.append(float(clf.history_[-1, "dur"]))
-            else:
-                module = copy.deepcopy(reference)
-                _sync(device)
-                t0 = time.perf_counter()
-                raw_train_epoch(module, X, y, batch_size, device, r)
-                epoch_raw.append(time.perf_counter() - t0)
+    for r, which in interleaved("ecgsk", "raw", repeats):
+        # building the classifier or copying the network is not timed
+        if which == "ecgsk":
+            clf = make_classifier(name, batch_size, device)
+            _sync(device)
+            t0 = time.perf_counter()
+            clf.fit(X, y)
+            _sync(device)
+            fit_ecgsk.append(time.perf_counter() - t0)
+            epoch_ecgsk.append(float(clf.history_[-1, "dur"]))
+        else:
+            module = copy.deepcopy(reference)
+            _sync(device)
+            t0 = time.perf_counter()
+            raw_train_epoch(module, X, y, batch_size, device, r)
+            epoch_raw.append(time.perf_counter() - t0)
     return (n / np.median(epoch_ecgsk), n / np.median(fit_ecgsk), n / np.median(epoch_raw),
             float(np.median(np.array(epoch_raw) / np.array(epoch_ecgsk))))
-
-
-def machine_line(threads, device):
-    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    cpu = platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
-    except (OSError, StopIteration):
-        pass
-    gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.device(device).type == "cuda" else ""
-    return (f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs "
-            f"({cpu}){gpu}, torch threads {threads}, load average {load}, "
-            f"torch {torch.__version__}, Python {platform.python_version()}")
 
 
 def main(argv=None) -> None:
@@ -183,7 +159,8 @@ def main(argv=None) -> None:
     X = make_deepecg_preprocessing(SFREQ).fit_transform(data.train.X[:n_needed])
     y = data.train.y.to_numpy()[:n_needed].astype(np.float32)
     X_inf = np.ascontiguousarray(X[:args.n_ecgs])
-    header = machine_line(args.threads, device)
+    gpu = torch.cuda.get_device_name(0) if torch.device(device).type == "cuda" else None
+    header = machine_line(gpu=gpu, threads=args.threads)
     print(f"inference/training throughput: {header}", flush=True)
 
     inf_rows, train_rows = [], []
@@ -208,21 +185,19 @@ def main(argv=None) -> None:
           f"--train-batches {args.train_batches} --train-repeats {args.train_repeats}`")
     print(header + "; real PTB-XL ECGs at (12, 2500), 5 outputs.")
     print()
-    print("| model | predict_proba (ECGs/s) | raw inference_mode loop (ECGs/s) "
-          "| ratio ecgsk / raw (median of pairs) |")
-    print("|---|---:|---:|---:|")
-    for name, ecgsk_s, raw_s, ratio in inf_rows:
-        print(f"| {name} | {ecgsk_s:.1f} | {raw_s:.1f} | {ratio:.3f} |")
+    print_table(["model", "predict_proba (ECGs/s)", "raw inference_mode loop (ECGs/s)",
+                 "ratio ecgsk / raw (median of pairs)"],
+                [(name, f"{ecgsk_s:.1f}", f"{raw_s:.1f}", f"{ratio:.3f}")
+                 for name, ecgsk_s, raw_s, ratio in inf_rows])
     if train_rows:
         print()
         print(f"Training, one epoch of {n_train} ECGs ({args.train_batches} batches of "
               f"{args.batch_size}), median of {args.train_repeats} interleaved runs:")
         print()
-        print("| model | fit epoch (ECGs/s) | whole fit call (ECGs/s) | raw training loop "
-              "(ECGs/s) | ratio fit epoch / raw |")
-        print("|---|---:|---:|---:|---:|")
-        for name, epoch_s, fit_s, raw_s, ratio in train_rows:
-            print(f"| {name} | {epoch_s:.1f} | {fit_s:.1f} | {raw_s:.1f} | {ratio:.3f} |")
+        print_table(["model", "fit epoch (ECGs/s)", "whole fit call (ECGs/s)",
+                     "raw training loop (ECGs/s)", "ratio fit epoch / raw"],
+                    [(name, f"{epoch_s:.1f}", f"{fit_s:.1f}", f"{raw_s:.1f}", f"{ratio:.3f}")
+                     for name, epoch_s, fit_s, raw_s, ratio in train_rows])
     worst = min(r[3] for r in inf_rows)
     print(f"\nTarget (inference ratio >= 0.9): {'met' if worst >= 0.9 else 'NOT met'} "
           f"(lowest {worst:.3f}).")

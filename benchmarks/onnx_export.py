@@ -23,9 +23,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import os
-import platform
+import sys
 import tempfile
 import time
 import warnings
@@ -34,9 +32,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ecgsk.datasets import load_ptbxl_sample
-from ecgsk.estimators import ECGClassifier
-from ecgsk.preprocessing import make_deepecg_preprocessing
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _bench import machine_line, print_table, time_pair  # noqa: E402
+
+from ecgsk.datasets import load_ptbxl_sample  # noqa: E402
+from ecgsk.estimators import ECGClassifier  # noqa: E402
+from ecgsk.preprocessing import make_deepecg_preprocessing  # noqa: E402
 
 MODELS = ("deepecg-sl", "deepecg-ssl-small")
 
@@ -71,33 +73,10 @@ def bench(module, session, X, batch_size, repeats):
     """Median ECGs/s of torch and onnxruntime, and the median per-repeat ratio."""
     torch_predict(module, X[:batch_size], batch_size)  # warm-up of both engines
     onnx_predict(session, X[:batch_size], batch_size)
-    t_torch, t_onnx = [], []
-    for r in range(repeats):
-        for which in ((0, 1) if r % 2 == 0 else (1, 0)):
-            t0 = time.perf_counter()
-            if which == 0:
-                torch_predict(module, X, batch_size)
-            else:
-                onnx_predict(session, X, batch_size)
-            (t_torch if which == 0 else t_onnx).append(time.perf_counter() - t0)
-    t_torch, t_onnx = np.array(t_torch), np.array(t_onnx)
+    t_torch, t_onnx = time_pair(lambda: torch_predict(module, X, batch_size),
+                                lambda: onnx_predict(session, X, batch_size), repeats)
     n = len(X)
     return n / np.median(t_torch), n / np.median(t_onnx), float(np.median(t_torch / t_onnx))
-
-
-def machine_line():
-    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    cpu = platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
-    except (OSError, StopIteration):
-        pass
-    import onnxruntime as ort
-
-    return (f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs "
-            f"({cpu}), load average {load}, torch {torch.__version__}, onnxruntime "
-            f"{ort.__version__}, Python {platform.python_version()}")
 
 
 def main(argv=None) -> None:
@@ -119,7 +98,7 @@ def main(argv=None) -> None:
     X = make_deepecg_preprocessing(data.sfreq).fit_transform(data.signals)
     X = np.ascontiguousarray(X, dtype=np.float32)
     y = data.labels.to_numpy().astype(np.float32)
-    header = machine_line()
+    header = machine_line(packages=("torch", "onnxruntime"))
     print(f"ONNX export benchmark: {header}", flush=True)
     out_dir = args.out_dir or Path(tempfile.mkdtemp(prefix="ecgsk-onnx-bench-"))
 
@@ -155,12 +134,11 @@ def main(argv=None) -> None:
           f"--repeats {args.repeats}`")
     print(header + "; real PTB-XL ECGs at (12, 2500), 5 outputs, predict_proba graph.")
     print()
-    print("| model | threads | batch | torch (ECGs/s) | onnxruntime (ECGs/s) "
-          "| ratio onnx / torch (median of pairs) | max abs diff |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, n_threads, batch_size, torch_s, onnx_s, ratio, diff in rows:
-        print(f"| {name} | {n_threads} | {batch_size} | {torch_s:.2f} | {onnx_s:.2f} "
-              f"| {ratio:.2f} | {diff:.1e} |")
+    print_table(["model", "threads", "batch", "torch (ECGs/s)", "onnxruntime (ECGs/s)",
+                 "ratio onnx / torch (median of pairs)", "max abs diff"],
+                [(name, n_threads, batch_size, f"{torch_s:.2f}", f"{onnx_s:.2f}", f"{ratio:.2f}",
+                  f"{diff:.1e}")
+                 for name, n_threads, batch_size, torch_s, onnx_s, ratio, diff in rows])
 
 
 if __name__ == "__main__":

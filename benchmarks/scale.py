@@ -28,19 +28,20 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _bench import interleaved, machine_line, print_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -172,19 +173,6 @@ def bench_convert(workdir: Path, records500: Path, copies: int) -> tuple[list, i
 
 
 # --------------------------------------------------------------------------- main
-def machine_line(threads: int) -> str:
-    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    cpu = platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
-    except (OSError, StopIteration):
-        pass
-    return (f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs "
-            f"({cpu}), torch threads {threads}, load average {load}, torch {version('torch')}, "
-            f"Python {platform.python_version()}")
-
-
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in ("_predict", "_prepare"):
@@ -213,7 +201,7 @@ def main(argv=None) -> None:
     if args.n < 1 or not 1 <= args.n_memory <= args.n:
         parser.error("need --n >= 1 and 1 <= --n-memory <= --n")
 
-    header = machine_line(args.threads)
+    header = machine_line(threads=args.threads)
     print(f"scale benchmark: {header}", flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="ecgsk-scale-", dir=args.workdir))
     try:
@@ -236,13 +224,12 @@ def main(argv=None) -> None:
         print(f"  lazy, {full['n']} ECGs: {full['n'] / full['seconds']:.0f} ECGs/s, peak RSS "
               f"{full['rss_peak_mb']:.0f} MB", flush=True)
         memory, lazy = [], []
-        for r in range(args.repeats):
-            for source in (("memory", "lazy") if r % 2 == 0 else ("lazy", "memory")):
-                result = predict(small, source)
-                (memory if source == "memory" else lazy).append(result)
-                print(f"  {source}, {result['n']} ECGs: "
-                      f"{result['n'] / result['seconds']:.0f} ECGs/s, peak RSS "
-                      f"{result['rss_peak_mb']:.0f} MB", flush=True)
+        for _, source in interleaved("memory", "lazy", args.repeats):
+            result = predict(small, source)
+            (memory if source == "memory" else lazy).append(result)
+            print(f"  {source}, {result['n']} ECGs: "
+                  f"{result['n'] / result['seconds']:.0f} ECGs/s, peak RSS "
+                  f"{result['rss_peak_mb']:.0f} MB", flush=True)
         if not np.isclose(memory[0]["checksum"], lazy[0]["checksum"], rtol=1e-5):
             raise RuntimeError("lazy and in-memory predictions differ")
         convert_rows, n_files = ([], 0)
@@ -264,15 +251,14 @@ def main(argv=None) -> None:
           f"--threads {args.threads} --copies {args.copies}`")
     print(f"{header}; {origin}, 12 x 1000 (100 Hz), model {MODEL}, 2 outputs.")
     print()
-    print("| input | ECGs | ECGs/s | RSS before predict (MB) | peak RSS (MB) |")
-    print("|---|---:|---:|---:|---:|")
-    print(f"| ECGDataset over a {gb:.1f} GB .npy | {full['n']} | "
-          f"{full['n'] / full['seconds']:.0f} | {full['rss_before_mb']:.0f} | "
-          f"{full['rss_peak_mb']:.0f} |")
-    print(f"| in-memory array (np.load) | {args.n_memory} | {rate(memory):.0f} | "
-          f"{memory[0]['rss_before_mb']:.0f} | {peak(memory):.0f} |")
-    print(f"| ECGDataset over a .npy | {args.n_memory} | {rate(lazy):.0f} | "
-          f"{lazy[0]['rss_before_mb']:.0f} | {peak(lazy):.0f} |")
+    print_table(["input", "ECGs", "ECGs/s", "RSS before predict (MB)", "peak RSS (MB)"], [
+        (f"ECGDataset over a {gb:.1f} GB .npy", full["n"], f"{full['n'] / full['seconds']:.0f}",
+         f"{full['rss_before_mb']:.0f}", f"{full['rss_peak_mb']:.0f}"),
+        ("in-memory array (np.load)", args.n_memory, f"{rate(memory):.0f}",
+         f"{memory[0]['rss_before_mb']:.0f}", f"{peak(memory):.0f}"),
+        ("ECGDataset over a .npy", args.n_memory, f"{rate(lazy):.0f}",
+         f"{lazy[0]['rss_before_mb']:.0f}", f"{peak(lazy):.0f}"),
+    ])
     print()
     pairs = [(m["seconds"] / m["n"]) / (lz["seconds"] / lz["n"])
              for m, lz in zip(memory, lazy, strict=True)]
@@ -286,10 +272,9 @@ def main(argv=None) -> None:
         print(f"convert: {n_files} real PTB-XL WFDB records (500 Hz, 12 x 5000; "
               f"{args.copies} copies of records500) to a zarr store.")
         print()
-        print("| preprocessing | n_jobs | records | seconds | records/s |")
-        print("|---|---:|---:|---:|---:|")
-        for label, n_jobs, n, seconds in convert_rows:
-            print(f"| {label} | {n_jobs} | {n} | {seconds:.1f} | {n / seconds:.0f} |")
+        print_table(["preprocessing", "n_jobs", "records", "seconds", "records/s"],
+                    [(label, n_jobs, n, f"{seconds:.1f}", f"{n / seconds:.0f}")
+                     for label, n_jobs, n, seconds in convert_rows])
 
 
 if __name__ == "__main__":

@@ -390,3 +390,32 @@ def test_a_subset_of_a_user_dataset_is_accepted(tmp_path):
     np.testing.assert_allclose(
         clf.predict_proba(Subset(ds, [1, 3, 5])), clf.predict_proba(X[[1, 3, 5]]), rtol=1e-6
     )
+
+
+def test_regressor_pretrainer_and_embedder_accept_an_ecg_dataset(tmp_path):
+    from ecgsk import ECGEmbedder, ECGPretrainer, ECGRegressor
+
+    sample = load_ptbxl_sample()
+    X = np.ascontiguousarray(sample.signals[:48, :, ::4][:, :, :500])  # 4 s at 125 Hz, in mV
+    np.save(tmp_path / "x.npy", X)
+    ds = ECGDataset(tmp_path / "x.npy", sfreq=125)
+    age = sample.meta["age"].to_numpy()[:48].astype(float)
+    quiet = dict(progress_bar=False, verbose=0, random_state=0, batch_size=16)
+
+    def reg():
+        return ECGRegressor("xresnet1d50-tiny", max_epochs=1, validation=None, **quiet)
+
+    np.testing.assert_allclose(
+        reg().fit(ds, age).predict(ds), reg().fit(X, age).predict(X), rtol=1e-5, atol=1e-6
+    )
+
+    def pre():
+        return ECGPretrainer("deepecg-ssl-tiny", sfreq=125, segment_seconds=2, max_epochs=1,
+                             validation=None, pretext_options={"n_entries": 16, "n_negatives": 8},
+                             **quiet)
+
+    lazy_pre, eager_pre = pre().fit(ds), pre().fit(X)
+    np.testing.assert_allclose(lazy_pre.transform(ds), eager_pre.transform(X), rtol=1e-5,
+                               atol=1e-6)
+    embedder = ECGEmbedder(eager_pre.encoder_, device="cpu").fit(ds)
+    np.testing.assert_allclose(embedder.transform(ds), embedder.transform(X), rtol=1e-6)
