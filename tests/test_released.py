@@ -473,3 +473,8 @@ def test_sl_binary_release_and_failing_archive(tmp_path, ecgs):
     torch.jit.save(torch.jit.script(torch.nn.Conv1d(8, 2, 3)), str(wrong))
     with pytest.raises(ValueError, match=r"fails on a \(2, 12, 2500\) input"):
         ECGClassifier.from_deepecg(wrong)
+
+
+def test_a_released_torchscript_model_is_not_re_exported(sl_clf, tmp_path):
+    with pytest.raises(ValueError, match="deploy that .pt file itself"):
+        sl_clf.to_onnx(tmp_path / "sl.onnx")

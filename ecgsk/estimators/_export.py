@@ -196,8 +196,15 @@ def _network(estimator, kind: str) -> nn.Module:
     if kind == "embedder":
         return estimator.encoder_
     if kind == "pretrainer":
-        return estimator.module_.encoder
-    return estimator.module_
+        return estimator._bare_module().encoder
+    module = estimator._bare_module()
+    if getattr(module, "is_released_torchscript", False):
+        raise ValueError(
+            "this estimator wraps a released TorchScript file (ECGClassifier.from_deepecg of a "
+            "DeepECG-SL model), which cannot be re-exported: deploy that .pt file itself "
+            "(torch.jit.load, input in its own convention), or fine-tune a registry model"
+        )
+    return module
 
 
 def _model_name(estimator, kind: str, net: nn.Module) -> str:

@@ -181,6 +181,8 @@ class ReleasedTorchScript(nn.Module):
     True
     """
 
+    is_released_torchscript = True  # export refuses it by this flag (no import of this module)
+
     def __init__(self, path, n_leads: int = RELEASE_N_LEADS, n_times: int = RELEASE_N_TIMES,
                  n_outputs: int = 77, input_scale: float = DEEPECG_SL_INPUT_SCALE):
         super().__init__()
