@@ -349,6 +349,24 @@ def test_max_time_also_cuts_a_long_first_epoch(small):
     assert clf.predict_proba(X[:3]).shape == (3, labels.shape[1])
 
 
+def test_a_budget_that_outlasts_the_planned_epochs_is_not_a_stop_reason(small):
+    X, labels, _ = small
+
+    class SlowRecords(torch.utils.data.Dataset):  # 50 ms per ECG: an epoch takes about 3 s
+        def __len__(self):
+            return len(X)
+
+        def __getitem__(self, i):
+            time.sleep(0.05)
+            return X[i]
+
+    # two epochs end near 6 s, inside the 8.5 s budget; a third would not have fitted
+    clf = ECGClassifier(TINY, max_epochs=2, max_time=8.5, patience=None, validation=0.2, **FAST)
+    clf.fit(SlowRecords(), labels)
+    assert clf.n_epochs_ == 2
+    assert clf.stop_reason_ is None and not clf.interrupted_
+
+
 def test_lr_schedule_follows_the_time_budget(small):
     X, labels, _ = small
     clf = ECGClassifier(TINY, lr=1e-2, lr_schedule="cosine", max_epochs=10_000, max_time=1.0,

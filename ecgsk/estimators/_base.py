@@ -815,6 +815,7 @@ class _ECGNet(ExportMixin, NeuralNet):
                 self.schedule_offset_ = int(
                     sum(row.get("train_batch_count", 0) for row in self.history)
                 )
+            self.final_epoch_ = epochs_before + epochs  # history length when fit is done
             self._open_checkpoint_dir(resume_state)
             opened = True
             try:
@@ -830,7 +831,8 @@ class _ECGNet(ExportMixin, NeuralNet):
             self.best_epoch_ = self._best_epoch()
             self._after_fit(self.fit_datasets_[1])
         finally:
-            for name in ("fit_datasets_", "resume_state_", "grad_scaler_", "loader_generator_"):
+            for name in ("fit_datasets_", "resume_state_", "grad_scaler_", "loader_generator_",
+                         "final_epoch_"):
                 self.__dict__.pop(name, None)
             if opened:
                 self._close_checkpoint_dir()

@@ -167,9 +167,14 @@ class TimeBudget(Callback):
         self.epoch_start_ = time.monotonic()
 
     def on_epoch_end(self, net, **kwargs):
+        if net.stop_reason_ is not None:
+            return
         now = time.monotonic()
+        spent = now - self.start_
         last = now - self.epoch_start_
-        if now - self.start_ + last > self.max_time and net.stop_reason_ is None:
+        final = len(net.history) >= getattr(net, "final_epoch_", math.inf)
+        # the last planned epoch ends the run anyway: only a spent budget is a reason to report
+        if spent >= self.max_time or (not final and spent + last > self.max_time):
             net.stop_reason_ = "max_time"
 
 
