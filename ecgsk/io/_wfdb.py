@@ -59,14 +59,18 @@ def _read_digital(base: Path):
     hea = base.with_name(base.name + ".hea")
     if not hea.is_file():
         raise FileNotFoundError(f"WFDB header {hea} not found")
-    problem = _header_problem(hea)
-    if problem is not None:
-        raise ValueError(f"{hea} is not a valid WFDB header ({problem})")
     try:
-        rec = wfdb.rdrecord(str(base), physical=False)
-    except FileNotFoundError as exc:
-        raise ValueError(f"WFDB record {base}: data file {exc.filename} is missing") from exc
+        return wfdb.rdrecord(str(base), physical=False)
     except Exception as exc:
+        # parsing the header a second time only on failure tells a bad header from bad data
+        # (header parsing costs about as much as reading a 10 s record)
+        problem = _header_problem(hea)
+        if problem is not None:
+            raise ValueError(f"{hea} is not a valid WFDB header ({problem})") from exc
+        if isinstance(exc, FileNotFoundError):
+            raise ValueError(
+                f"WFDB record {base}: data file {exc.filename} is missing"
+            ) from exc
         header = wfdb.rdheader(str(base))
         files = sorted(set(header.file_name or []))
         where = ", ".join(str(base.parent / f) for f in files) or str(base)
@@ -74,7 +78,6 @@ def _read_digital(base: Path):
             f"WFDB record {base}: could not read the samples of {where}; the file is truncated "
             f"or corrupt ({type(exc).__name__}: {exc})"
         ) from exc
-    return rec
 
 
 def _check_record(rec, base: Path, verify_checksum: bool) -> np.ndarray:
