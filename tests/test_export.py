@@ -302,12 +302,16 @@ def test_pretrainer_and_embedder(sample, tmp_path):
     assert torch.nn.utils.parametrize.is_parametrized(pre.encoder_.pos_conv.conv)
 
     embedder = ECGEmbedder(pre.encoder_, device="cpu").fit(X[:8])
-    path = embedder.to_onnx(tmp_path / "embedder.onnx", n_times=250)
+    path = embedder.to_onnx(tmp_path / "embedder.onnx")  # the length fit saw: 250
     assert read_export_card(path)["input"]["shape"] == ["batch", 12, 250]
     for batch in (1, 7):
         got = _run_onnx(path, X[:batch])
         np.testing.assert_allclose(got, embedder.transform(X[:batch]), atol=TOL)
-    # default length: the one the encoder was built for (one 2.5 s segment)
+    # an explicit length; and without a fit length, the one the encoder was built for (one
+    # 2.5 s segment)
+    short = read_export_card(embedder.to_torchscript(tmp_path / "short.pt", n_times=125))
+    assert short["n_times"] == 125
+    del embedder.n_times_  # an embedder fitted by an older ecgsk
     default = read_export_card(embedder.to_torchscript(tmp_path / "embedder.pt"))
     assert default["n_times"] == pre.segment_length_ == 125
 

@@ -51,6 +51,9 @@ class ECGEmbedder(ExportMixin, TransformerMixin, BaseEstimator):
     encoder_ : torch.nn.Module
         The encoder in evaluation mode.
     n_leads_ : int
+    n_times_ : int
+        Samples per lead of the ECGs seen by ``fit`` (the default input length of an export;
+        ``transform`` accepts other lengths).
     n_features_out_ : int
         Embedding size.
     encoder_digest_ : str
@@ -102,6 +105,7 @@ class ECGEmbedder(ExportMixin, TransformerMixin, BaseEstimator):
         self.device_ = resolve_device(self.device)
         self.encoder_ = encoder.to(self.device_).eval()
         self.n_leads_ = X.shape[1]
+        self.n_times_ = X.shape[2]  # the default input length of an export
         self.n_features_out_ = int(encoder.n_features)
         self.encoder_digest_ = _digest_module(encoder)
         return self

@@ -226,7 +226,9 @@ def _input_info(estimator, kind: str, net: nn.Module, n_times, sfreq, leads):
     if kind == "embedder":
         n_leads = int(estimator.n_leads_)
         if n_times is None:
-            n_times = getattr(net, "n_times", None)
+            # the length fit saw; else the length the encoder was built for (one segment for
+            # an ECGPretrainer encoder)
+            n_times = getattr(estimator, "n_times_", None) or getattr(net, "n_times", None)
             if n_times is None:
                 raise ValueError(
                     f"the encoder {type(net).__name__} does not record its input length: pass "
