@@ -8,11 +8,12 @@ and lead order when known, how it was pretrained, and the library version).
 from __future__ import annotations
 
 import copy
-import datetime
 import json
 from pathlib import Path
 
 import torch
+
+from ._persistence import card_header
 
 ENCODER_CARD = "encoder.json"
 ENCODER_WEIGHTS = "encoder.safetensors"
@@ -56,14 +57,9 @@ def save_encoder(encoder, path, *, spec, n_leads, n_times, sfreq=None, leads=Non
     """
     from safetensors.torch import save_model
 
-    from .. import __version__
 
     card = {
-        "format": ENCODER_FORMAT,
-        "format_version": 1,
-        "ecgsk_version": __version__,
-        "torch_version": torch.__version__,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **card_header(ENCODER_FORMAT, 1),
         "model": {"name": spec["name"], "kwargs": dict(spec.get("kwargs", {}))},
         "input": {
             "n_leads": int(n_leads),

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import datetime
 import json
 import logging
 import warnings
@@ -42,6 +41,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import Tensor, nn
+
+from ._persistence import card_header
 
 EXPORT_FORMAT = "ecgsk-export"
 EXPORT_VERSION = 1
@@ -333,7 +334,6 @@ def build_inference_module(estimator, output=None, *, n_times=None, sfreq=None, 
     >>> card["output"], card["columns"], card["input"]["shape"]
     ('predict_proba', [0, 1], ['batch', 12, 250])
     """
-    from .. import __version__
 
     kind = _kind(estimator)
     _check_fitted(estimator)
@@ -384,11 +384,7 @@ def build_inference_module(estimator, output=None, *, n_times=None, sfreq=None, 
         columns = classes
         shape = ["batch", len(classes)]
     card = {
-        "format": EXPORT_FORMAT,
-        "format_version": EXPORT_VERSION,
-        "ecgsk_version": __version__,
-        "torch_version": torch.__version__,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **card_header(EXPORT_FORMAT, EXPORT_VERSION),
         "estimator": type(estimator).__name__,
         "model": _model_name(estimator, kind, source),
         "task": task,

@@ -67,6 +67,19 @@ def _plain(value):
     raise TypeError
 
 
+def card_header(fmt: str, version: int) -> dict:
+    """The first fields of every ecgsk card: format, versions and creation time (UTC)."""
+    from .. import __version__
+
+    return {
+        "format": fmt,
+        "format_version": version,
+        "ecgsk_version": __version__,
+        "torch_version": torch.__version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
 def _full_repr(obj) -> str:
     """``repr`` of an sklearn object without the "..." that sklearn puts in long ones."""
     if hasattr(obj, "get_params"):
@@ -130,7 +143,6 @@ class PersistenceMixin:
         """
         from safetensors.torch import save_model
 
-        from .. import __version__
 
         self.check_is_fitted()
         module = self.module
@@ -174,11 +186,7 @@ class PersistenceMixin:
                 except TypeError:
                     continue
         card = {
-            "format": CARD_FORMAT,
-            "format_version": CARD_VERSION,
-            "ecgsk_version": __version__,
-            "torch_version": torch.__version__,
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            **card_header(CARD_FORMAT, CARD_VERSION),
             # an estimator trained with an accelerator is saved as its plain counterpart
             "estimator": getattr(self, "_saved_as", type(self).__name__),
             "module": module_ref,
