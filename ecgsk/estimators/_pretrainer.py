@@ -91,7 +91,7 @@ verbose, warm_start
     ...                     pretext_options={"n_entries": 16}, progress_bar=False, verbose=0)
     >>> pre.fit(X).transform(X).shape
     (16, 64)
-    >>> sorted(k for k in pre.history_[-1] if k.startswith("train_"))
+    >>> sorted(k for k in pre.history_[-1] if k.startswith("train_") and not k.endswith("_best"))
     ['train_batch_count', 'train_cmsc', 'train_diversity', 'train_feature_penalty', 'train_loss', 'train_wav2vec2']
     """
 
