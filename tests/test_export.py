@@ -401,3 +401,14 @@ def test_bad_arguments(multilabel, tmp_path):
     with pytest.raises(ValueError, match="neither an ONNX file"):
         read_export_card(tmp_path / "junk.onnx")
     assert not (tmp_path / "x.onnx").exists() and not (tmp_path / "x.pt").exists()
+
+
+def test_lead_names_are_checked_and_canonicalised(multilabel, tmp_path):
+    clf = multilabel["xresnet1d50-tiny"]
+    std = ["i", "ii", "iii", "AVR", "AVL", "AVF", "v1", "v2", "v3", "v4", "v5", "v6"]
+    card = read_export_card(clf.to_torchscript(tmp_path / "a.pt", leads=std, verify=False))
+    assert card["leads"][3:6] == ["aVR", "aVL", "aVF"] and card["leads"][0] == "I"
+    with pytest.raises(TypeError, match="not the string"):
+        clf.to_torchscript(tmp_path / "b.pt", leads="I,II")
+    with pytest.raises(ValueError, match="repeat"):
+        clf.to_torchscript(tmp_path / "c.pt", leads=["I"] * 12)

@@ -225,3 +225,27 @@ def test_embedder_bad_input(sample):
         emb.transform(bad)
     with pytest.raises(TypeError):
         ECGEmbedder(encoder=3).fit(X)
+
+
+def test_embedder_reads_a_dataset_lazily_and_once(pretrained, sample, tmp_path):
+    X = sample[0][:40]
+    reads = []
+
+    class Records(torch.utils.data.Dataset):  # e.g. ECGs read from disk one at a time
+        def __len__(self):
+            return len(X)
+
+        def __getitem__(self, i):
+            reads.append(i)
+            return X[i]
+
+    embedder = ECGEmbedder(pretrained.encoder_, batch_size=16, device="cpu").fit(Records())
+    assert reads == [0]  # fit checks the first ECG only
+    reads.clear()
+    np.testing.assert_allclose(embedder.transform(Records()), embedder.transform(X), rtol=1e-6)
+    assert sorted(reads) == list(range(len(X)))  # each ECG read once
+    cached = ECGEmbedder(pretrained.encoder_, batch_size=16, device="cpu", cache=tmp_path)
+    first = cached.fit(Records()).transform(Records())
+    np.testing.assert_allclose(cached.transform(X), first, rtol=1e-6)
+    with pytest.raises(ValueError, match="empty"):
+        embedder.transform(torch.utils.data.Subset(Records(), []))

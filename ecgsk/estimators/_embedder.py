@@ -11,9 +11,11 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
+from torch.utils.data import DataLoader, Dataset
 
 from .._validation import check_ecg
 from ._base import resolve_device
+from ._data import LazyDataset, first_ecg_shape
 from ._encoder import load_encoder
 from ._export import ExportMixin
 
@@ -87,7 +89,9 @@ class ECGEmbedder(ExportMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_ecgs, n_leads, n_times)
+        X : array-like of shape (n_ecgs, n_leads, n_times) or torch Dataset
+            ECGs, or a dataset of ECGs ``(n_leads, n_times)`` (e.g. an ``ECGDataset``), read a
+            batch at a time.
         y : ignored
 
         Returns
@@ -101,11 +105,16 @@ class ECGEmbedder(ExportMixin, TransformerMixin, BaseEstimator):
         encoder, _ = load_encoder(self.encoder)
         if not hasattr(encoder, "forward_features"):
             raise TypeError(f"{type(encoder).__name__} has no forward_features(x): not an ecgsk encoder")
-        X = check_ecg(X, n_leads=getattr(encoder, "n_leads", None), min_times=getattr(encoder, "min_times", 1))
+        n_leads, min_times = getattr(encoder, "n_leads", None), getattr(encoder, "min_times", 1)
+        if isinstance(X, Dataset):  # a lazy cohort: only its first ECG is read here
+            shape = first_ecg_shape(X)
+            check_ecg(np.zeros((1, *shape), dtype=np.float32), n_leads=n_leads, min_times=min_times)
+        else:
+            shape = check_ecg(X, n_leads=n_leads, min_times=min_times).shape[1:]
         self.device_ = resolve_device(self.device)
         self.encoder_ = encoder.to(self.device_).eval()
-        self.n_leads_ = X.shape[1]
-        self.n_times_ = X.shape[2]  # the default input length of an export
+        self.n_leads_ = int(shape[0])
+        self.n_times_ = int(shape[1])  # the default input length of an export
         self.n_features_out_ = int(encoder.n_features)
         self.encoder_digest_ = _digest_module(encoder)
         return self
@@ -115,24 +124,46 @@ class ECGEmbedder(ExportMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_ecgs, n_leads, n_times)
+        X : array-like of shape (n_ecgs, n_leads, n_times) or torch Dataset
+            ECGs, or a dataset of ECGs ``(n_leads, n_times)`` (e.g. an ``ECGDataset``), read a
+            batch at a time.
 
         Returns
         -------
         ndarray of shape (n_ecgs, ``n_features_out_``), float32
         """
         check_is_fitted(self, "encoder_")
-        X = check_ecg(X, n_leads=self.n_leads_, min_times=getattr(self.encoder_, "min_times", 1))
-        if self.cache is None or self.cache is False:
-            return self._embed(X)
-        store = self._load_store()
-        keys = [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in X]
-        missing = [i for i, key in enumerate(keys) if key not in store]
-        if missing:
-            fresh = self._embed(X[missing])
-            store.update(zip((keys[i] for i in missing), fresh, strict=True))
+        cached = self.cache is not None and self.cache is not False
+        store = self._load_store() if cached else None
+        outputs, added = [], False
+        for batch in self._batches(X):
+            if store is None:
+                outputs.append(self._embed(batch))
+                continue
+            keys = [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in batch]
+            missing = [i for i, key in enumerate(keys) if key not in store]
+            if missing:
+                fresh = self._embed(batch[missing])
+                store.update(zip((keys[i] for i in missing), fresh, strict=True))
+                added = True
+            outputs.append(np.stack([store[key] for key in keys]))
+        if added:
             self._save_store(store)
-        return np.stack([store[key] for key in keys])
+        return np.concatenate(outputs)
+
+    def _batches(self, X):
+        """Checked float32 batches of ``X`` (an array, or a dataset read a batch at a time)."""
+        min_times = getattr(self.encoder_, "min_times", 1)
+        if isinstance(X, Dataset):
+            if len(X) == 0:
+                raise ValueError("the dataset is empty: it holds 0 ECGs")
+            loader = DataLoader(LazyDataset(X), batch_size=self.batch_size)
+            for x, _ in loader:
+                yield check_ecg(x.numpy(), n_leads=self.n_leads_, min_times=min_times)
+            return
+        X = check_ecg(X, n_leads=self.n_leads_, min_times=min_times)
+        for start in range(0, len(X), self.batch_size):
+            yield X[start : start + self.batch_size]
 
     def get_feature_names_out(self, input_features=None):
         """``embedding0``, ``embedding1``, ...: names of the output columns."""

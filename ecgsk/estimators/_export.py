@@ -254,7 +254,11 @@ def _input_info(estimator, kind: str, net: nn.Module, n_times, sfreq, leads):
     if leads is None:
         leads = known.get("leads")
     if leads is not None:
-        leads = [str(lead) for lead in leads]
+        if isinstance(leads, str):
+            raise TypeError(f"leads must be a sequence of lead names, not the string {leads!r}")
+        from ..leads import canonical_lead_names
+
+        leads = list(canonical_lead_names([str(lead) for lead in leads]))  # e.g. AVR -> aVR
         if len(leads) != n_leads:
             raise ValueError(f"leads names {len(leads)} leads but the model takes {n_leads}")
     if sfreq is not None:
@@ -323,6 +327,7 @@ def build_inference_module(estimator, output=None, *, n_times=None, sfreq=None, 
     Examples
     --------
     >>> import numpy as np
+    >>> import torch
     >>> from ecgsk.estimators import ECGClassifier
     >>> X = np.random.default_rng(0).standard_normal((32, 12, 250)).astype("float32")
     >>> clf = ECGClassifier("xresnet1d50-tiny", max_epochs=1, random_state=0,
@@ -868,8 +873,10 @@ class ExportMixin:
 
         Examples
         --------
+        >>> import json
         >>> import tempfile
         >>> import numpy as np
+        >>> import torch
         >>> from ecgsk.estimators import ECGEmbedder
         >>> from ecgsk.nn import build_model
         >>> X = np.random.default_rng(0).standard_normal((3, 12, 500)).astype("float32")
