@@ -253,6 +253,8 @@ def test_ssl_predictions_equal_the_release_forward(ssl_file, ssl_clf, ecgs):
     assert list(ssl_clf.classes_) == list(DEEPECG_LABELS)
     np.testing.assert_array_equal(ssl_clf.thresholds_, np.full(77, 0.5))
     assert ssl_clf.release_["kind"] == "ssl" and ssl_clf.release_["input_scale"] == 1.0
+    assert ssl_clf.release_["file_output_order"] == "DEEPECG_SSL_OUTPUT_LABELS"
+    assert ssl_clf.release_["output_order"] == "DEEPECG_LABELS"
     with torch.no_grad():
         raw = _fairseq_forward(params, torch.from_numpy(X))
     # the release's deployment code reorders the WCR outputs into the label list
@@ -354,6 +356,8 @@ def test_sl_predictions_equal_the_release_forward(sl_file, sl_clf, ecgs):
     assert detect_release_kind(sl_file) == "sl"
     assert list(sl_clf.classes_) == list(DEEPECG_LABELS)
     assert sl_clf.release_["input_scale"] == pytest.approx(MHI_FACTOR)
+    assert sl_clf.release_["output_order"] == sl_clf.release_["file_output_order"] == (
+        "DEEPECG_LABELS")
     released = torch.jit.load(str(sl_file))
     signal = torch.from_numpy(X)
     with torch.no_grad():
@@ -444,8 +448,17 @@ def test_old_style_args_namespace_and_nested_pretraining_config(tmp_path, ecgs):
     ckpt = _ssl_checkpoint(params)
     model_cfg = ckpt.pop("cfg")["model"]
     ckpt["args"] = argparse.Namespace(**{**model_cfg, "layer_norm_first": True})
+    # fairseq records validation losses as numpy scalars: plain data, loaded without trust
+    ckpt["extra_state"] = {"val_loss": np.float64(0.25), "best": np.float32(0.2),
+                           "history": np.arange(3)}
     torch.save(ckpt, tmp_path / "args.pt", _use_new_zipfile_serialization=False)
+    # as numpy 1 wrote them (numpy.core, not numpy._core): protocol-2 GLOBALs are plain text
+    data = (tmp_path / "args.pt").read_bytes()
+    (tmp_path / "args.pt").write_bytes(data.replace(b"numpy._core.", b"numpy.core."))
     assert detect_release_kind(tmp_path / "args.pt") == "ssl"
+    read = read_fairseq_checkpoint(tmp_path / "args.pt")
+    assert isinstance(read["args"], argparse.Namespace)
+    assert read["extra_state"]["val_loss"] == np.float64(0.25)
     clf = ECGClassifier.from_deepecg(tmp_path / "args.pt", device="cpu")
     assert clf.module_.layer_norm_first
     with torch.no_grad():
@@ -478,3 +491,129 @@ def test_sl_binary_release_and_failing_archive(tmp_path, ecgs):
 def test_a_released_torchscript_model_is_not_re_exported(sl_clf, tmp_path):
     with pytest.raises(ValueError, match="deploy that .pt file itself"):
         sl_clf.to_onnx(tmp_path / "sl.onnx")
+
+
+# ----------------------------------------------------------------------------- other heads
+def test_files_with_other_output_counts_keep_their_output_index(tmp_path, ecgs):
+    _, X = ecgs
+    path = tmp_path / "three.pt"
+    torch.jit.save(torch.jit.script(_SmallSL(n_outputs=3)), str(path))
+    sl = ECGClassifier.from_deepecg(path, device="cpu")
+    assert sl.task_ == "multilabel" and sl.classes_.tolist() == [0, 1, 2]
+    assert sl.release_["output_order"] == sl.release_["file_output_order"] == "output index"
+    with torch.no_grad():
+        expected = _expected(torch.jit.load(str(path))(torch.from_numpy(X) * MHI_FACTOR))
+    np.testing.assert_allclose(sl.predict_proba(X), expected, atol=1e-6)
+    # an SSL head of 5 outputs is not the 77-label release: no reordering
+    params = _ssl_params(seed=4, n_outputs=5)
+    torch.save(_ssl_checkpoint(params), tmp_path / "five.pt")
+    ssl = ECGClassifier.from_deepecg(tmp_path / "five.pt", device="cpu")
+    assert ssl.classes_.tolist() == list(range(5)) and ssl.thresholds_.shape == (5,)
+    assert ssl.release_["output_order"] == ssl.release_["file_output_order"] == "output index"
+    with torch.no_grad():
+        raw = _fairseq_forward(params, torch.from_numpy(X))
+    np.testing.assert_allclose(ssl.predict_proba(X), _expected(raw), atol=2e-6)
+
+
+# ----------------------------------------------------------------------------- unsafe pickles
+#: Filled when a checkpoint's configuration object is unpickled: the trace a payload would leave.
+UNPICKLED: list[str] = []
+
+
+def _rebuild_config(model_cfg):
+    UNPICKLED.append("config rebuilt")
+    return {"model": model_cfg}
+
+
+class _ConfigObject:
+    """A configuration pickled as a custom object: rebuilding it calls ``_rebuild_config``."""
+
+    def __init__(self, model_cfg):
+        self.model_cfg = model_cfg
+
+    def __reduce__(self):
+        return _rebuild_config, (self.model_cfg,)
+
+
+def test_checkpoints_with_python_objects_need_trust(tmp_path, ecgs):
+    _, X = ecgs
+    params = _ssl_params(seed=5)
+    ckpt = _ssl_checkpoint(params)
+    ckpt["cfg"] = _ConfigObject(ckpt["cfg"]["model"])
+    path = tmp_path / "objects.pt"
+    torch.save(ckpt, path)
+    UNPICKLED.clear()
+    refusal = r"refuses \(it references .*_rebuild_config\).*trust_checkpoint=True"
+    with pytest.raises(ValueError, match=refusal):
+        ECGClassifier.from_deepecg(path, device="cpu")
+    with pytest.raises(ValueError, match=refusal):
+        read_fairseq_checkpoint(path)
+    assert UNPICKLED == []  # refused before anything in the file ran
+    with pytest.raises(TypeError, match="trust_checkpoint must be True or False"):
+        ECGClassifier.from_deepecg(path, trust_checkpoint="yes")
+    clf = ECGClassifier.from_deepecg(path, device="cpu", trust_checkpoint=True)
+    assert UNPICKLED == ["config rebuilt"]
+    with torch.no_grad():
+        raw = _fairseq_forward(params, torch.from_numpy(X))
+    np.testing.assert_allclose(clf.predict_proba(X), _expected(raw)[:, WCR_COLUMN_CONVERSION],
+                               atol=2e-6)
+    UNPICKLED.clear()
+
+
+# ----------------------------------------------------------------------------- thresholds
+def test_thresholds_keyword_sets_the_fitted_thresholds(ssl_file, ssl_clf, ecgs, tmp_path):
+    _, X = ecgs
+    path = ssl_file[0]
+    proba = ssl_clf.predict_proba(X)
+    scalar = ECGClassifier.from_deepecg(path, device="cpu", thresholds=0.001)
+    np.testing.assert_array_equal(scalar.thresholds_, np.full(77, 0.001))
+    assert scalar.threshold == 0.001  # a later fine-tuning fit keeps it
+    np.testing.assert_array_equal(scalar.predict(X), (proba >= 0.001).astype(np.int64))
+    per_label = np.linspace(0.05, 0.95, 77)
+    array = ECGClassifier.from_deepecg(path, device="cpu", thresholds=per_label)
+    np.testing.assert_array_equal(array.thresholds_, per_label)
+    np.testing.assert_array_equal(array.predict(X), (proba >= per_label).astype(np.int64))
+    by_name = ECGClassifier.from_deepecg(
+        path, device="cpu", thresholds={"Afib": 0.002, DEEPECG_LABELS[-1]: 0.9})
+    expected = np.full(77, 0.5)
+    expected[list(DEEPECG_LABELS).index("Afib")] = 0.002
+    expected[-1] = 0.9
+    np.testing.assert_array_equal(by_name.thresholds_, expected)
+    assert by_name.threshold == 0.5
+    folder = by_name.save(tmp_path / "thr", sfreq=250)
+    np.testing.assert_array_equal(ECGClassifier.load(folder, device="cpu").thresholds_,
+                                  expected)
+
+
+@pytest.mark.parametrize(
+    "thresholds, error, message",
+    [
+        (1.0, ValueError, r"thresholds must be a probability in \(0, 1\), got 1.0"),
+        (float("nan"), ValueError, "must be a probability in"),
+        (np.full(76, 0.5), ValueError, r"shape \(76,\); the model has 77 label"),
+        (np.r_[np.full(76, 0.5), 0.0], ValueError, r"label\(s\) \[76\] have \[0.0\]"),
+        ({"Atrial fib": 0.3}, ValueError, r"does not output: \['Atrial fib'\]"),
+        ({"Afib": -0.1}, ValueError, r"thresholds\['Afib'\] must be a probability"),
+        ({"Afib": "low"}, TypeError, r"thresholds\['Afib'\] must be a probability"),
+        ("youden", TypeError, "dict by label name"),
+        (True, TypeError, "dict by label name, got True"),
+        ([0.5, "low"] + [0.5] * 75, TypeError, "thresholds must be numbers"),
+    ],
+    ids=["one", "nan", "shape", "zero", "unknown-label", "negative", "text-value", "text",
+         "bool", "text-in-array"],
+)
+def test_bad_thresholds_are_refused(ssl_file, thresholds, error, message):
+    with pytest.raises(error, match=message):
+        ECGClassifier.from_deepecg(ssl_file[0], device="cpu", thresholds=thresholds)
+
+
+def test_binary_release_threshold_by_positive_class(tmp_path, ecgs):
+    _, X = ecgs
+    path = tmp_path / "binary.pt"
+    torch.jit.save(torch.jit.script(_SmallSL(n_outputs=1)), str(path))
+    clf = ECGClassifier.from_deepecg(path, device="cpu", thresholds={1: 0.3})
+    np.testing.assert_array_equal(clf.thresholds_, [0.3])
+    proba = clf.predict_proba(X)[:, 1]
+    np.testing.assert_array_equal(clf.predict(X), (proba >= 0.3).astype(np.int64))
+    with pytest.raises(ValueError, match=r"shape \(2,\); the model has 1 label"):
+        ECGClassifier.from_deepecg(path, thresholds=[0.3, 0.4])

@@ -485,7 +485,8 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
 
     # ------------------------------------------------------------------ released weights
     @classmethod
-    def from_deepecg(cls, path, *, kind="auto", device="auto"):
+    def from_deepecg(cls, path, *, kind="auto", device="auto", thresholds=0.5,
+                     trust_checkpoint=False):
         """Load the public DeepECG weights from a local file as a fitted classifier.
 
         DeepECG-SL is released as a TorchScript archive (EfficientNetV2), DeepECG-SSL as a
@@ -494,9 +495,11 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
         the output of ``make_deepecg_preprocessing``: ``(n, 12, 2500)`` millivolts, 250 Hz,
         standard lead order. Its network applies each release's own input scaling (x 1/0.0048
         for DeepECG-SL, none for DeepECG-SSL), so its probabilities are those the release
-        computes on its own input; ``classes_`` are the 77 :data:`ecgsk.labels.DEEPECG_LABELS`
-        (the SSL head's outputs are reordered into that list, as the release's deployment
-        code does) and ``thresholds_`` are 0.5 (no thresholds ship with the weights).
+        computes on its own input. For a 77-output file, ``classes_`` are the 77
+        :data:`ecgsk.labels.DEEPECG_LABELS` (the SSL head's outputs are reordered into that
+        list, as the release's deployment code does); a file with one output is a binary
+        classifier (``classes_`` ``[0, 1]``), one with another number K of outputs a
+        multilabel one with ``classes_`` ``0..K-1`` in the file's output order.
 
         DeepECG-SSL becomes the ``"deepecg-ssl"`` network of :mod:`ecgsk.nn` (sizes read from
         the checkpoint), so it can be saved, fine-tuned (``warm_start=True``) and embed ECGs
@@ -512,20 +515,65 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
             (SSL); ``"sl"`` or ``"ssl"`` insist on one (a file of the other kind is an error).
         device : str, default="auto"
             Where the network runs (``"auto"``: CUDA when available).
+        thresholds : float, array-like or dict, default=0.5
+            The fitted decision thresholds of ``predict`` (``thresholds_``): one probability
+            for every label; an array of one per label in the order of ``classes_`` (one value
+            for a binary file); or a dict ``{label: probability}`` by label name (the names of
+            ``classes_``; labels left out keep 0.5). Values must lie strictly between 0 and 1.
+            The weight files carry no thresholds; see Notes.
+        trust_checkpoint : bool, default=False
+            For a DeepECG-SSL checkpoint holding Python objects other than plain data, unpickle
+            it fully (``torch.load(weights_only=False)``), which runs code stored in the file.
+            Only for a file you trust; see Warnings.
 
         Returns
         -------
         ECGClassifier
-            Fitted, in evaluation mode; ``release_`` describes the file (kind, path, input
-            scale, output order).
+            Fitted, in evaluation mode. ``release_`` describes the file: ``kind``, ``path``,
+            ``input_scale``, ``file_output_order`` (the order of the file's outputs:
+            ``"DEEPECG_LABELS"``, ``"DEEPECG_SSL_OUTPUT_LABELS"`` or ``"output index"``) and
+            ``output_order`` (the order of the classifier's outputs, that of ``classes_``:
+            ``"DEEPECG_LABELS"`` or ``"output index"``).
 
         Raises
         ------
         FileNotFoundError
             If ``path`` does not exist.
         ValueError
-            If the file is not DeepECG weights, or the checkpoint's keys or shapes do not
-            match the architecture (the message lists the first offending keys).
+            If the file is not DeepECG weights, the checkpoint's keys or shapes do not
+            match the architecture (the message lists the first offending keys), the
+            checkpoint holds Python objects and ``trust_checkpoint`` is False, or
+            ``thresholds`` has the wrong shape, a value outside (0, 1) or an unknown label.
+        TypeError
+            If ``thresholds`` is not numeric or ``trust_checkpoint`` is not a bool.
+
+        Warnings
+        --------
+        A ``torch.save`` file is a pickle, and unpickling can run any code the file's author
+        chose. DeepECG-SSL checkpoints are therefore read with
+        ``torch.load(weights_only=True)``, which rebuilds tensors, containers and numbers,
+        plus the plain-data types fairseq files contain (``argparse.Namespace``, numpy scalars
+        and arrays). A checkpoint holding anything else (an omegaconf configuration, a class
+        of some library, or a malicious payload) is refused with a ``ValueError`` naming what
+        it references; ``trust_checkpoint=True`` loads it with full unpickling and must only be
+        used for files whose origin you trust (e.g. downloaded yourself from the authors'
+        repository). DeepECG-SL archives are read with ``torch.jit.load``, which does not
+        unpickle arbitrary Python objects but runs the archive's TorchScript program when
+        predicting: use files from a source you trust there too (``trust_checkpoint`` does
+        not apply to them).
+
+        Notes
+        -----
+        ``thresholds`` defaults to 0.5 for every label because the released files hold no
+        decision thresholds. HeartWise-AI/DeepECG_Docker keeps per-label thresholds for the
+        SSL (WCR) model in its code (``WCR_THRESHOLDS`` in ``utils/constants.py``, a dict
+        ``{label: {"threshold": value}}``; in later versions the file
+        ``thresholds/wcr_77_classes_ecg_machine_diagnosis.json``), chosen on the Montreal
+        Heart Institute's data: from about 0.8 for "Sinusal" down to 2.4e-5 for "Lead
+        misplacement", and none for "Brugada". With 0.5, rare labels are seldom predicted.
+        Those values are not bundled with ecgsk; pass them as a ``{label: threshold}`` dict
+        (leaving out labels without one), or choose thresholds on your own validation data
+        (e.g. with :func:`ecgsk.metrics.select_thresholds`).
 
         Examples
         --------
@@ -539,7 +587,15 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
         >>> model = make_pipeline(prep, clf)  # already fitted: no fit  # doctest: +SKIP
         >>> model.predict_proba(data.signals).shape  # doctest: +SKIP
         (200, 77)
+
+        Per-label thresholds by name (the others stay 0.5):
+
+        >>> clf = ECGClassifier.from_deepecg(
+        ...     "deepecg_ssl_77.pt", thresholds={"Afib": 0.2, "Sinusal": 0.6})  # doctest: +SKIP
+        >>> clf.thresholds_[list(clf.classes_).index("Afib")]  # doctest: +SKIP
+        0.2
         """
         from ._released import load_deepecg
 
-        return load_deepecg(cls, path, kind=kind, device=device)
+        return load_deepecg(cls, path, kind=kind, device=device, thresholds=thresholds,
+                            trust_checkpoint=trust_checkpoint)

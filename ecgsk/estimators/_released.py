@@ -17,15 +17,21 @@ What the release expects (HeartWise-AI/DeepECG_Docker: ``models/efficientnet_wra
   takes the signal unscaled; its 77 logits come in the order of
   :data:`DEEPECG_SSL_OUTPUT_LABELS`, which DeepECG_Docker permutes into the label list.
 
-Both return logits; probabilities are their sigmoid. The release ships no decision thresholds
-with the weights (DeepECG_Docker keeps per-label thresholds for its own evaluation), so
-``thresholds_`` is 0.5 for every label.
+Both return logits; probabilities are their sigmoid. The weight files carry no decision
+thresholds, so ``thresholds_`` is 0.5 for every label unless ``thresholds=`` is given.
+DeepECG_Docker keeps its own per-label thresholds for the SSL model in code
+(``WCR_THRESHOLDS`` in ``utils/constants.py``, moved in later versions to
+``thresholds/wcr_77_classes_ecg_machine_diagnosis.json``; chosen on the Montreal Heart
+Institute's data, many far below 0.5); they are not copied here, and a user can pass them by
+label name.
 """
 
 from __future__ import annotations
 
 import io
+import numbers
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +40,7 @@ from torch import Tensor, nn
 
 from ..labels import DEEPECG_LABELS
 from ..nn._fairseq import (
+    _check_trust,
     convert_fairseq_state_dict,
     is_torchscript_archive,
     load_torchscript,
@@ -235,21 +242,114 @@ def _classes(n_outputs: int):
     return "multilabel", np.arange(n_outputs)
 
 
-def _make_fitted(cls, module, n_outputs, device, **kwargs):
+def _output_order(n_outputs: int) -> str:
+    """Name of the order of the estimator's outputs (``classes_``)."""
+    return "DEEPECG_LABELS" if n_outputs == len(DEEPECG_LABELS) else "output index"
+
+
+def _probability(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{what} must be a probability in (0, 1), got {value!r}")
+    if not 0.0 < float(value) < 1.0:  # also refuses NaN
+        raise ValueError(f"{what} must be a probability in (0, 1), got {value!r}")
+    return float(value)
+
+
+def check_release_thresholds(thresholds, task: str, classes) -> np.ndarray:
+    """Decision thresholds for a loaded release, one per label, validated.
+
+    Parameters
+    ----------
+    thresholds : float, array-like or dict
+        One probability for every label; one per label in the order of ``classes`` (binary:
+        one value); or ``{label: probability}`` by label name (labels left out keep 0.5).
+        Every value must lie strictly between 0 and 1.
+    task : {"binary", "multilabel"}
+        The estimator's ``task_``.
+    classes : ndarray
+        The estimator's ``classes_`` (binary: the positive class, ``classes[1]``, names the
+        one label).
+
+    Returns
+    -------
+    ndarray of shape (n_labels,)
+        The thresholds, as float64.
+
+    Raises
+    ------
+    ValueError
+        If a value is outside (0, 1) or NaN, the array has the wrong shape, or a dict names
+        a label that is not in ``classes``.
+    TypeError
+        If ``thresholds`` or one of its values is not a number.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_release_thresholds({"b": 0.2}, "multilabel", np.array(["a", "b"], dtype=object))
+    array([0.5, 0.2])
+    """
+    labels = [classes[1]] if task == "binary" else list(classes)
+    n_labels = len(labels)
+    if isinstance(thresholds, numbers.Real) and not isinstance(thresholds, bool):
+        return np.full(n_labels, _probability(thresholds, "thresholds"))
+    if isinstance(thresholds, Mapping):
+        position = {label: i for i, label in enumerate(labels)}
+        unknown = [key for key in thresholds if key not in position]
+        if unknown:
+            shown = ", ".join(map(repr, labels[:3]))
+            raise ValueError(
+                f"thresholds names {len(unknown)} label(s) the model does not output: "
+                f"{unknown[:5]}; its labels are classes_ ({shown}, ...)"
+            )
+        out = np.full(n_labels, 0.5)
+        for key, value in thresholds.items():
+            out[position[key]] = _probability(value, f"thresholds[{key!r}]")
+        return out
+    if isinstance(thresholds, (str, bytes, bool)) or thresholds is None:
+        raise TypeError(
+            "thresholds must be a probability, an array of one per label or a dict by label "
+            f"name, got {thresholds!r}"
+        )
+    try:
+        values = np.asarray(thresholds, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"thresholds must be numbers, got {type(thresholds).__name__} {thresholds!r}"
+        ) from None
+    if values.shape != (n_labels,):
+        raise ValueError(
+            f"thresholds has shape {values.shape}; the model has {n_labels} label(s), so one "
+            f"threshold per label is shape ({n_labels},)"
+        )
+    bad = np.flatnonzero(~((values > 0.0) & (values < 1.0)))
+    if bad.size:
+        raise ValueError(
+            f"thresholds must be probabilities in (0, 1); label(s) {bad[:5].tolist()} have "
+            f"{values[bad[:5]].tolist()}"
+        )
+    return values
+
+
+def _make_fitted(cls, module, n_outputs, device, thresholds, **kwargs):
     """An estimator set up as ``PersistenceMixin.load`` does, without calling fit."""
-    est = cls(module, device=device, threshold=0.5, progress_bar=False, verbose=0, **kwargs)
     task, classes = _classes(n_outputs)
+    chosen = check_release_thresholds(thresholds, task, classes)
+    # a single threshold also becomes the parameter, so a later fit (fine-tuning) keeps it
+    threshold = float(chosen[0]) if np.all(chosen == chosen[0]) else 0.5
+    est = cls(module, device=device, threshold=threshold, progress_bar=False, verbose=0,
+              **kwargs)
     est.task_ = task
     est.classes_ = classes
     est.n_leads_, est.n_times_, est.n_outputs_ = RELEASE_N_LEADS, RELEASE_N_TIMES, n_outputs
-    est.thresholds_ = np.full(n_outputs, 0.5)
+    est.thresholds_ = chosen
     est.n_epochs_ = est.best_epoch_ = 0
     est.monitor_ = est._score_name
     est.pos_weight_ = None
     return est
 
 
-def _load_sl(cls, path: Path, device):
+def _load_sl(cls, path: Path, device, thresholds):
     probe = ReleasedTorchScript(path)
     try:
         with torch.inference_mode():
@@ -265,17 +365,19 @@ def _load_sl(cls, path: Path, device):
             "model returns (batch, n_outputs) logits"
         )
     n_outputs = int(out.shape[1])
-    est = _make_fitted(cls, ReleasedTorchScript, n_outputs, device,
+    est = _make_fitted(cls, ReleasedTorchScript, n_outputs, device, thresholds,
                        module__path=str(path), module__input_scale=DEEPECG_SL_INPUT_SCALE)
     est.initialize()
     est.module_.eval()
+    # the archive's outputs are used as they come: in the label list's order for 77 of them
+    order = _output_order(n_outputs)
     est.release_ = {"kind": "sl", "path": str(path), "input_scale": DEEPECG_SL_INPUT_SCALE,
-                    "output_order": "DEEPECG_LABELS"}
+                    "file_output_order": order, "output_order": order}
     return est
 
 
-def _load_ssl(cls, path: Path, device):
-    ckpt = read_fairseq_checkpoint(path)
+def _load_ssl(cls, path: Path, device, thresholds, trust_checkpoint):
+    ckpt = read_fairseq_checkpoint(path, trust_checkpoint=trust_checkpoint)
     config = ssl_model_config(ckpt)
     if config["n_leads"] != RELEASE_N_LEADS:
         raise ValueError(
@@ -287,7 +389,7 @@ def _load_ssl(cls, path: Path, device):
     del arch["pos_conv_weight_norm"]
     if arch["conv_layers"] == ((256, 2, 2),) * 4:
         del arch["conv_layers"]  # the registry default: keeps the model card plain JSON
-    est = _make_fitted(cls, "deepecg-ssl", n_outputs, device,
+    est = _make_fitted(cls, "deepecg-ssl", n_outputs, device, thresholds,
                        **{f"module__{k}": v for k, v in arch.items()})
     est.initialize()
     state = convert_fairseq_state_dict(ckpt, est.module_)
@@ -299,16 +401,25 @@ def _load_ssl(cls, path: Path, device):
     est.module_.load_state_dict(state)
     est.module_.eval()
     est.release_ = {"kind": "ssl", "path": str(path), "input_scale": DEEPECG_SSL_INPUT_SCALE,
-                    "output_order": "DEEPECG_SSL_OUTPUT_LABELS" if permuted else "checkpoint",
+                    "file_output_order": "DEEPECG_SSL_OUTPUT_LABELS" if permuted
+                    else "output index",
+                    "output_order": _output_order(n_outputs),
                     "config": {k: v for k, v in config.items() if k != "conv_layers"}
                     | {"conv_layers": [list(c) for c in config["conv_layers"]]}}
     return est
 
 
-def load_deepecg(cls, path, *, kind="auto", device="auto"):
+def load_deepecg(cls, path, *, kind="auto", device="auto", thresholds=0.5,
+                 trust_checkpoint=False):
     """Load released DeepECG weights as a fitted estimator of class ``cls``.
 
-    See :meth:`ecgsk.ECGClassifier.from_deepecg`, which calls it.
+    See :meth:`ecgsk.ECGClassifier.from_deepecg`, which calls it and documents the
+    parameters.
+
+    Returns
+    -------
+    estimator
+        A fitted ``cls`` wrapping the file's network, with ``release_`` describing the file.
 
     Examples
     --------
@@ -316,6 +427,7 @@ def load_deepecg(cls, path, *, kind="auto", device="auto"):
     >>> clf = load_deepecg(ECGClassifier, "deepecg_sl_77.pt")  # doctest: +SKIP
     """
     kind = _check_kind(kind)
+    trust_checkpoint = _check_trust(trust_checkpoint)
     path = Path(path).expanduser()
     detected = detect_release_kind(path)
     if kind == "auto":
@@ -325,4 +437,6 @@ def load_deepecg(cls, path, *, kind="auto", device="auto"):
                 "ssl": "a torch.save checkpoint (DeepECG-SSL)"}[detected]
         raise ValueError(f"kind={kind!r} but {path} is {what}")
     path = path.resolve()
-    return _load_sl(cls, path, device) if kind == "sl" else _load_ssl(cls, path, device)
+    if kind == "sl":
+        return _load_sl(cls, path, device, thresholds)
+    return _load_ssl(cls, path, device, thresholds, trust_checkpoint)

@@ -34,6 +34,10 @@ ignored. Sizes are read from the tensors (width, FFN width, layers, positional k
 groups, outputs); the number of attention heads, the layer-norm placement and the conv strides,
 which tensors do not record, from the checkpoint's configuration.
 
+Checkpoints are unpickled with ``torch.load(weights_only=True)`` and an allow-list of the
+plain-data types fairseq files contain (:func:`safe_checkpoint_globals`); any other pickled
+object is refused unless the caller passes ``trust_checkpoint=True`` for a file it trusts.
+
 fairseq-signals pools the transformer output by averaging each feature over its non-zero time
 steps; ``ECGTransformer``'s mean pooling averages over all steps, which is the same unless a
 feature is exactly 0.0 at some step.
@@ -115,14 +119,87 @@ def is_torchscript_archive(path) -> bool:
     return any(n.endswith("constants.pkl") or "/code/" in n for n in names)
 
 
-def _torch_load(path: Path):
-    """``torch.load`` on the CPU: tensors-only unpickling first, full unpickling if needed."""
+def _numpy_globals() -> list:
+    """numpy's scalar, dtype and array reconstructors, under numpy 1 and numpy 2 module names."""
+    import numpy as np
+
     try:
-        try:
-            return torch.load(path, map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError:
-            # the configuration holds Python objects (Namespace, omegaconf): fairseq's own way
+        from numpy._core import multiarray
+    except ImportError:  # numpy < 2
+        from numpy.core import multiarray
+    allowed: list = [np.dtype, np.ndarray]
+    # the dtype classes of plain numbers and strings (the object dtype stays refused)
+    allowed += sorted({type(np.dtype(code)) for code in "?bhilqpBHILQPefdgFDGUS"}, key=str)
+    version = tuple(int(part) for part in re.findall(r"\d+", torch.__version__)[:2])
+    if version < (2, 6):  # no (function, "module.name") entries: the installed numpy's names
+        return [*allowed, multiarray.scalar, multiarray._reconstruct]
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        allowed += [(multiarray.scalar, f"{module}.scalar"),
+                    (multiarray._reconstruct, f"{module}._reconstruct")]
+    return allowed
+
+
+def safe_checkpoint_globals() -> list:
+    """Python types a fairseq checkpoint may pickle that are plain data, loadable without trust.
+
+    ``torch.load(weights_only=True)`` rebuilds tensors, containers and numbers only; fairseq
+    files also pickle an ``argparse.Namespace`` (``args`` of files written before fairseq's
+    hydra configuration) and numpy scalars (validation losses in ``extra_state``). Rebuilding
+    these sets attributes and copies bytes, and runs no code from the file. omegaconf
+    containers are not listed: fairseq-signals stores ``cfg`` as plain dicts, and an omegaconf
+    object restores references to arbitrary classes.
+
+    Returns
+    -------
+    list
+        Entries for ``torch.serialization.safe_globals``: classes and functions, or
+        ``(function, "module.name")`` pairs for names numpy 1 wrote.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> argparse.Namespace in safe_checkpoint_globals()
+    True
+    """
+    return [argparse.Namespace, *_numpy_globals()]
+
+
+def _refused_object(exc: pickle.UnpicklingError) -> str | None:
+    """What torch's tensors-only unpickler refused, or None if ``exc`` is another failure."""
+    message = str(exc)
+    if "weights only load failed" not in message.lower():
+        return None
+    name = re.search(r"GLOBAL ([\w.]+)", message)
+    if name is not None:
+        return f"it references {name.group(1)}"
+    detail = re.search(r"WeightsUnpickler error: ([^\n]*)", message)
+    return detail.group(1).strip() if detail else "torch's weights_only check failed"
+
+
+def _untrusted_message(path: Path, refused: str) -> str:
+    return (
+        f"{path} holds pickled Python objects that a tensors-only load refuses ({refused}). "
+        "Unpickling them runs code stored in the file, so ecgsk does not do it by default. "
+        "Only if you trust where this file comes from, pass trust_checkpoint=True to load it "
+        "with torch.load(weights_only=False)."
+    )
+
+
+def _torch_load(path: Path, trust_checkpoint: bool = False):
+    """``torch.load`` on the CPU: tensors and plain data only, unless the file is trusted."""
+    try:
+        if trust_checkpoint:
             return torch.load(path, map_location="cpu", weights_only=False)
+        safe_globals = getattr(torch.serialization, "safe_globals", None)
+        if safe_globals is None:  # torch < 2.5: tensors and builtins only
+            return torch.load(path, map_location="cpu", weights_only=True)
+        with safe_globals(safe_checkpoint_globals()):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        refused = None if trust_checkpoint else _refused_object(exc)
+        if refused is not None:
+            raise ValueError(_untrusted_message(path, refused)) from None
+        raise ValueError(f"{path} is not a PyTorch checkpoint file: {exc}") from exc
     except ModuleNotFoundError as exc:
         raise ImportError(
             f"{path} stores objects of the module {exc.name!r}; install it to read the file"
@@ -131,18 +208,31 @@ def _torch_load(path: Path):
         raise ValueError(f"{path} is not a PyTorch checkpoint file: {exc}") from exc
 
 
-def read_fairseq_checkpoint(path) -> FairseqCheckpoint:
+def _check_trust(trust_checkpoint) -> bool:
+    if not isinstance(trust_checkpoint, bool):
+        raise TypeError(
+            f"trust_checkpoint must be True or False, got {type(trust_checkpoint).__name__}"
+        )
+    return trust_checkpoint
+
+
+def read_fairseq_checkpoint(path, *, trust_checkpoint: bool = False) -> FairseqCheckpoint:
     """Read a fairseq(-signals) checkpoint file on the CPU and check its structure.
 
-    Tensors-and-plain-values files load with ``torch.load(weights_only=True)``. Files whose
-    ``cfg``/``args`` hold Python objects (``argparse.Namespace``, omegaconf containers) need
-    full unpickling, which runs code from the file: load only checkpoints you trust, as with
-    fairseq itself.
+    The file is read with ``torch.load(weights_only=True)``, which rebuilds tensors and plain
+    values only, with the plain-data types fairseq files pickle allowed as well
+    (:func:`safe_checkpoint_globals`: ``argparse.Namespace``, numpy scalars and arrays). A file
+    holding any other Python object (an omegaconf container, a class of some library, or a
+    payload) is refused: unpickling it would run code stored in the file. Pass
+    ``trust_checkpoint=True`` to unpickle it fully, and only for a file you trust.
 
     Parameters
     ----------
     path : str or path
         A local checkpoint file (nothing is downloaded).
+    trust_checkpoint : bool, default=False
+        Load with ``torch.load(weights_only=False)``, which executes whatever the file's
+        pickles call. Only for files from a source you trust.
 
     Returns
     -------
@@ -155,8 +245,11 @@ def read_fairseq_checkpoint(path) -> FairseqCheckpoint:
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file is a TorchScript archive, is not a ``torch.save`` file, or does not hold a
-        fairseq checkpoint dict.
+        If the file is a TorchScript archive, is not a ``torch.save`` file, holds Python
+        objects other than plain data while ``trust_checkpoint`` is False (the message says
+        which), or does not hold a fairseq checkpoint dict.
+    TypeError
+        If ``trust_checkpoint`` is not a bool.
 
     Examples
     --------
@@ -168,6 +261,7 @@ def read_fairseq_checkpoint(path) -> FairseqCheckpoint:
     >>> list(ckpt.state_dict)
     ['proj.weight']
     """
+    trust_checkpoint = _check_trust(trust_checkpoint)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint file {str(path)!r} does not exist")
@@ -175,7 +269,7 @@ def read_fairseq_checkpoint(path) -> FairseqCheckpoint:
         raise ValueError(
             f"{path} is a TorchScript archive (DeepECG-SL style), not a fairseq checkpoint"
         )
-    state = _torch_load(path)
+    state = _torch_load(path, trust_checkpoint)
     if not isinstance(state, Mapping) or not isinstance(state.get("model"), Mapping):
         found = f"a {type(state).__name__}"
         if isinstance(state, Mapping):
@@ -591,7 +685,8 @@ def convert_fairseq_state_dict(ckpt: Mapping, model: torch.nn.Module) -> dict[st
     return out
 
 
-def load_fairseq_ssl(path_or_ckpt, n_times: int = 2500, weight_norm: bool = False, **kwargs):
+def load_fairseq_ssl(path_or_ckpt, n_times: int = 2500, weight_norm: bool = False, *,
+                     trust_checkpoint: bool = False, **kwargs):
     """Build a ``"deepecg-ssl"`` :class:`~ecgsk.nn.transformer.ECGTransformer` from a checkpoint.
 
     Parameters
@@ -605,6 +700,9 @@ def load_fairseq_ssl(path_or_ckpt, n_times: int = 2500, weight_norm: bool = Fals
         fairseq-signals trains it). By default its weight is folded into a plain tensor
         (:func:`fold_weight_norm`): the same function, and a module that pickles and exports
         (torch refuses to pickle parametrized modules).
+    trust_checkpoint : bool, default=False
+        Unpickle a file holding Python objects other than plain data (see
+        :func:`read_fairseq_checkpoint`); only for a file you trust.
     **kwargs
         Other ``ECGTransformer`` arguments (dropouts; ``pooling`` must stay ``"mean"``).
 
@@ -622,8 +720,9 @@ def load_fairseq_ssl(path_or_ckpt, n_times: int = 2500, weight_norm: bool = Fals
     >>> config["embed_dim"], config["n_layers"], config["n_outputs"]  # doctest: +SKIP
     (768, 12, 77)
     """
+    trust_checkpoint = _check_trust(trust_checkpoint)
     ckpt = path_or_ckpt if isinstance(path_or_ckpt, Mapping) else read_fairseq_checkpoint(
-        path_or_ckpt)
+        path_or_ckpt, trust_checkpoint=trust_checkpoint)
     config = ssl_model_config(ckpt)
     arch = {k: v for k, v in config.items() if k not in ("n_leads", "n_outputs")}
     arch["pos_conv_weight_norm"] = bool(weight_norm)
