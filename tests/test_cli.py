@@ -191,6 +191,23 @@ def test_preprocess_store_then_predict_embed_and_resume(classifier, encoder, coh
     assert "converted 0, failed 4, skipped 10" in capsys.readouterr().out
 
 
+def test_store_converted_in_python_is_not_preprocessed_again(classifier, cohort, predictions,
+                                                            tmp_path, capsys):
+    from ecgsk.io import convert
+
+    store = tmp_path / "python.zarr"
+    report = convert([cohort / f"{r}.hea" for r in GOOD], store,
+                     preprocessing=make_deepecg_preprocessing(500), progress=False)
+    assert report.n_converted == len(GOOD)
+    out = tmp_path / "preds.csv"
+    assert main(["predict", str(classifier[1]), str(store), "--out", str(out)]) == 0
+    assert "was preprocessed when it was converted" in capsys.readouterr().err
+    from_store, from_folder = _read(out), _read(predictions[1])
+    assert list(from_store["record_id"]) == GOOD
+    np.testing.assert_allclose(from_store.filter(like="p_").to_numpy(),
+                               from_folder.filter(like="p_").to_numpy(), atol=1e-6)
+
+
 def test_embed_with_encoder_folder_and_saved_model(classifier, encoder, cohort, network_input,
                                                    tmp_path):
     encoder, enc_dir = encoder

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
 from ecgsk.datasets import ECGDataset, load_ptbxl_sample
 from ecgsk.io import convert, read_records, write_muse_xml
@@ -144,7 +146,7 @@ def test_folder_fault_seen_only_in_samples_raises_naming_the_file(tmp_path, samp
     files = [tmp_path / "r1.hea", tmp_path / "r0.hea"]
     with pytest.raises(ValueError, match=r"r1.*checksum"):
         ECGDataset(files)
-    with pytest.warns(UserWarning, match=r"skipped .*r1"):
+    with pytest.warns(UserWarning, match=r"skipped 1 of 2 file\(s\)[^\n]*\n.*r1.*checksum"):
         skipping = ECGDataset(files, errors="skip")
     assert skipping.ids == ["r0"] and list(skipping.meta["id"]) == ["r0"]
     assert skipping.failures["path"].tolist() == [str(files[0])]
@@ -220,7 +222,7 @@ def test_datasets_pickle_without_their_data_and_reopen(tmp_path, sample, store):
         blob = pickle.dumps(ds)
         assert len(blob) < 50_000
         back = pickle.loads(blob)
-        assert back._array is None and back._file is None and back.ids == ds.ids
+        assert back._array is None and back.ids == ds.ids
         np.testing.assert_array_equal(back[len(ds) - 1], ds[len(ds) - 1])
     np.save(tmp_path / "fortran.npy", np.asfortranarray(sample.signals[:5]))
     fortran = ECGDataset(tmp_path / "fortran.npy", sfreq=500)  # read through the memory map
@@ -419,3 +421,144 @@ def test_regressor_pretrainer_and_embedder_accept_an_ecg_dataset(tmp_path):
                                atol=1e-6)
     embedder = ECGEmbedder(eager_pre.encoder_, device="cpu").fit(ds)
     np.testing.assert_allclose(embedder.transform(ds), embedder.transform(X), rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------- regressions
+EIGHT = ["I", "II", "V1", "V2", "V3", "V4", "V5", "V6"]
+
+
+def _xml_folder(folder: Path, n: int) -> list[Path]:
+    rng = np.random.default_rng(0)
+    paths = [folder / f"ecg{k:02d}.xml" for k in range(n)]
+    for path in paths:
+        write_muse_xml(path, rng.standard_normal((8, 1000)) * 0.3, 500, EIGHT)
+    return paths
+
+
+def test_resume_drops_the_tables_of_a_chunk_that_was_never_committed(tmp_path, monkeypatch):
+    import ecgsk.io._convert as convert_module
+
+    (tmp_path / "src").mkdir()
+    paths = _xml_folder(tmp_path / "src", 9)
+    dest = tmp_path / "c.zarr"
+    write_json = convert_module._write_json
+
+    def stop_before_third_commit(path, obj):
+        if Path(path).name == "manifest.json" and len(obj["chunks"]) == 3:
+            raise KeyboardInterrupt  # chunk 2's rows and tables are written, not committed
+        write_json(path, obj)
+
+    monkeypatch.setattr(convert_module, "_write_json", stop_before_third_commit)
+    with pytest.raises(KeyboardInterrupt):
+        convert(tmp_path / "src", dest, chunk_size=3, progress=False)
+    monkeypatch.setattr(convert_module, "_write_json", write_json)
+    assert (dest / "parts" / "records-000002.csv").is_file()
+    for path in paths[6:]:  # the same files of that chunk cannot be read any more
+        path.write_text("<notes/>")
+    report = convert(tmp_path / "src", dest, chunk_size=3, progress=False)
+    assert (report.n_converted, report.n_failed, report.n_skipped) == (0, 3, 6)
+    assert not (dest / "parts" / "records-000002.csv").exists()
+    ds = ECGDataset(dest)  # used to fail: records.csv listed 9 records, signals held 6
+    assert ds.shape == (6, 12, 1000) and ds.ids == [p.stem for p in paths[:6]]
+    assert sorted(Path(p).name for p in report.failures["path"]) == [p.name for p in paths[6:]]
+    assert len(pd.read_csv(dest / "failures.csv")) == 3
+
+
+def test_convert_records_its_preprocessing_in_the_store(tmp_path, good_files):
+    pipe = make_deepecg_preprocessing(500)
+    convert(good_files[:3], tmp_path / "pre.zarr", preprocessing=pipe, progress=False)
+    convert(good_files[:3], tmp_path / "raw.zarr", progress=False)
+    pre, raw = ECGDataset(tmp_path / "pre.zarr"), ECGDataset(tmp_path / "raw.zarr")
+    full = pipe.__repr__(N_CHAR_MAX=1_000_000)
+    assert pre.store_preprocessing == full and "..." not in full
+    assert json.loads((tmp_path / "pre.zarr" / "zarr.json").read_text())["attributes"][
+        "preprocessing"] == full
+    assert raw.store_preprocessing is None
+    np.save(tmp_path / "x.npy", raw[0][None])
+    assert ECGDataset(tmp_path / "x.npy", sfreq=500, leads=raw.leads).store_preprocessing is None
+
+
+def test_a_corrupt_first_record_does_not_set_the_rate_of_the_others(tmp_path, sample):
+    # sorts first, has a readable header at another rate, but corrupt samples
+    _write_wfdb(tmp_path, "a_bad", sample.signals[5], sample.leads, sfreq=250)
+    data = bytearray((tmp_path / "a_bad.dat").read_bytes())
+    data[1000:1010] = b"\x7f" * 10
+    (tmp_path / "a_bad.dat").write_bytes(bytes(data))
+    for k in range(3):
+        _write_wfdb(tmp_path, f"r{k}", sample.signals[k], sample.leads)
+    with pytest.warns(UserWarning, match="skipped 1 of 4"):
+        ds = ECGDataset(tmp_path, errors="skip")
+    assert ds.ids == ["r0", "r1", "r2"] and ds.sfreq == 500.0 and ds.shape == (3, 12, 5000)
+    assert ds.failures["path"].tolist() == [str(tmp_path / "a_bad.hea")]
+    assert "checksum" in ds.failures["reason"][0]
+    np.testing.assert_array_equal(ds[2], read_records(tmp_path / "r2.hea").signals[0])
+    with pytest.raises(ValueError, match=r"a_bad.*checksum"):
+        ECGDataset(tmp_path)
+    report = convert(tmp_path, tmp_path / "out.zarr", progress=False)  # the same reference
+    assert (report.n_converted, report.n_failed) == (3, 1)
+    assert ECGDataset(tmp_path / "out.zarr").ids == ds.ids
+
+
+class _MeanStd(TransformerMixin, BaseEstimator):
+    """A transformer that learns from the data."""
+
+    def fit(self, X, y=None):
+        self.mean_, self.std_ = float(np.mean(X)), float(np.std(X))
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self)
+        return ((np.asarray(X) - self.mean_) / self.std_).astype(np.float32)
+
+
+def test_an_unfitted_data_dependent_preprocessing_is_refused(tmp_path, sample, good_files):
+    X = sample.signals[:4]
+    np.save(tmp_path / "x.npy", X)
+    unfitted = (_MeanStd(), ECGPipeline([("resample", Resample(500, 250)),
+                                         ("scale", _MeanStd())]))
+    for pipe in unfitted:
+        with pytest.raises(ValueError, match="not fitted.*fit it on your training ECGs"):
+            ECGDataset(tmp_path / "x.npy", sfreq=500, preprocessing=pipe)
+        with pytest.raises(ValueError, match="not fitted"):
+            convert(good_files[:2], tmp_path / "never.zarr", preprocessing=pipe, progress=False)
+        assert not (tmp_path / "never.zarr").exists()
+    fitted = _MeanStd().fit(X)
+    ds = ECGDataset(tmp_path / "x.npy", sfreq=500, preprocessing=fitted)
+    assert ds.preprocessing_ is fitted
+    np.testing.assert_allclose(ds[3], (X[3] - fitted.mean_) / fitted.std_, rtol=1e-5, atol=1e-6)
+    # ecgsk steps learn nothing from the data: still fitted on the first item
+    ds = ECGDataset(tmp_path / "x.npy", sfreq=500, preprocessing=NormalizeLeads("zscore"))
+    assert ds.preprocessing_ is not None and ds[0].shape == (12, 5000)
+
+
+def test_npy_items_leave_no_file_open(tmp_path, sample):
+    import gc
+    import warnings
+
+    np.save(tmp_path / "x.npy", sample.signals[:4])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = ECGDataset(tmp_path / "x.npy", sfreq=500)
+        items = [ds[i] for i in range(4)]  # positioned reads of the file
+        del ds
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+    np.testing.assert_array_equal(np.stack(items), sample.signals[:4])
+
+
+def test_a_preprocessing_that_is_no_transformer_is_a_type_error(tmp_path, sample, good_files):
+    np.save(tmp_path / "x.npy", sample.signals[:2])
+    for bad in ("zscore", np.mean, 3, NormalizeLeads):
+        with pytest.raises(TypeError, match="preprocessing must be an sklearn-style transformer"):
+            ECGDataset(tmp_path / "x.npy", sfreq=500, preprocessing=bad)
+        with pytest.raises(TypeError, match="preprocessing must be an sklearn-style transformer"):
+            convert(good_files[:2], tmp_path / "out.zarr", preprocessing=bad, progress=False)
+    # a preprocessing built for another rate is refused before dest is created...
+    with pytest.raises(ValueError, match="expects 250 Hz input"):
+        convert(good_files[:2], tmp_path / "out.zarr", preprocessing=make_deepecg_preprocessing(250),
+                progress=False)
+    assert not (tmp_path / "out.zarr").exists()
+    # ...so the corrected call is not taken for another conversion
+    report = convert(good_files[:2], tmp_path / "out.zarr",
+                     preprocessing=make_deepecg_preprocessing(500), progress=False)
+    assert report.n_converted == 2 and ECGDataset(tmp_path / "out.zarr").shape == (2, 12, 2500)

@@ -16,8 +16,6 @@ from ._errors import CLIError
 from ._models import LoadedModel
 from ._pipeline_spec import lead_step, pipeline_rates
 
-STORE_PREPROCESSING_ATTR = "preprocessing"  # set on stores written by `ecgsk preprocess`
-
 
 @dataclass
 class Input:
@@ -33,7 +31,8 @@ class Input:
         Records left out when INPUT was opened (unreadable header, truncated file,
         other leads or length than the first record, not an ECG).
     store_preprocessing : str or None
-        For a store written by ``ecgsk preprocess``: the preprocessing applied then.
+        For a store written by ``ecgsk.io.convert`` (or ``ecgsk preprocess``) with a
+        preprocessing: the ``repr`` of the preprocessing applied then.
     """
 
     dataset: object
@@ -58,7 +57,13 @@ def input_kind(path: Path) -> str:
 
 
 def store_preprocessing(path: Path) -> str | None:
-    """The preprocessing recorded in a store's attributes by ``ecgsk preprocess``, if any."""
+    """The preprocessing recorded in a store's attributes by ``ecgsk.io.convert``, if any.
+
+    ``convert`` (and so ``ecgsk preprocess``) stores the full ``repr`` of the
+    preprocessing it applied; its signals are then not preprocessed again.
+    """
+    from ..io._convert import PREPROCESSING_ATTR
+
     meta = path / "zarr.json"
     if not meta.is_file():
         return None
@@ -66,7 +71,7 @@ def store_preprocessing(path: Path) -> str | None:
         attrs = json.loads(meta.read_text()).get("attributes", {})
     except (OSError, ValueError):
         return None
-    value = attrs.get(STORE_PREPROCESSING_ATTR)
+    value = attrs.get(PREPROCESSING_ATTR)
     return value if isinstance(value, str) else None
 
 
@@ -167,7 +172,7 @@ def open_input(path, *, sfreq=None, leads=None, resample_to=None, n_times=None,
             return Input(ECGDataset(p, sfreq=sfreq, leads=leads), kind, p)
         if kind == "zarr":
             ds = ECGDataset(p, sfreq=resample_to, n_times=n_times)
-            return Input(ds, kind, p, store_preprocessing=store_preprocessing(p))
+            return Input(ds, kind, p, store_preprocessing=ds.store_preprocessing)
         ds, failures = _open_records(p, sfreq=resample_to, n_times=n_times)
         return Input(ds, kind, p, failures)
     except (ValueError, OSError, TypeError) as exc:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ._errors import EXIT_FAILURES, EXIT_OK, CLIError
-from ._inputs import STORE_PREPROCESSING_ATTR, input_kind
+from ._inputs import input_kind
 from ._loop import add_command, checked_value, positive_float, positive_int
 from ._outputs import _SHOWN_FAILURES, failure_line
 
@@ -83,13 +83,6 @@ def _deepecg_pipeline(source: Path):
     return sfreq, make_deepecg_preprocessing(sfreq, input_leads=list(leads))
 
 
-def _record_store_preprocessing(dest: Path, pipe) -> None:
-    import zarr
-
-    group = zarr.open_group(dest, mode="a")
-    group.attrs[STORE_PREPROCESSING_ATTR] = pipe.__repr__(N_CHAR_MAX=1_000_000)  # untruncated
-
-
 def run(args) -> int:
     """Run ``ecgsk preprocess``; return the exit code."""
     from ..io import convert
@@ -120,8 +113,6 @@ def run(args) -> int:
     except (ValueError, OSError) as exc:
         hint = " (or pass --restart to overwrite it)" if "resume=False" in str(exc) else ""
         raise CLIError(f"{exc}{hint}") from None
-    if pipe is not None:
-        _record_store_preprocessing(dest, pipe)
     print(f"converted {report.n_converted}, failed {report.n_failed}, skipped "
           f"{report.n_skipped} (already converted) -> {dest}")
     if report.n_failed:

@@ -14,12 +14,15 @@ from torch.utils.data import Dataset
 
 from .._validation import check_sfreq
 from ..io._common import check_errors_option
-from ..io._convert import open_store
+from ..io._convert import PREPROCESSING_ATTR, open_store
 from ..io._items import (
     ItemSpec,
+    check_preprocessing,
     describe_preprocessing,
     find_record_files,
+    find_reference,
     fit_once,
+    length_at,
     record_ids,
     scan_header,
 )
@@ -82,10 +85,11 @@ class ECGDataset(Dataset):
           its size); each record's samples are read when its item is asked for.
     preprocessing : sklearn transformer, optional
         Applied to each item as ``x[None]``, for example
-        ``make_deepecg_preprocessing(500)``. An unfitted one is cloned and
-        fitted once, on the first item (ecgsk steps learn nothing from data;
-        fit a data-dependent transformer yourself beforehand). Its input rate
-        and lead order are checked against the items.
+        ``make_deepecg_preprocessing(500)``. An unfitted one made of
+        :mod:`ecgsk.preprocessing` steps is cloned and fitted once, on the
+        first item (those steps learn nothing from data); any other unfitted
+        one is refused (``ValueError``): fit it on your training ECGs first.
+        Its input rate and lead order are checked against the items.
     sfreq : float, optional
         Sampling rate in Hz of the items before ``preprocessing``. For a
         ``.npy`` it is the rate of the stored signals (required). For a store
@@ -99,11 +103,13 @@ class ECGDataset(Dataset):
     errors : {"raise", "skip"}, default="raise"
         For a folder: what to do with a record whose header is unreadable,
         whose data file is missing or truncated, or whose leads, rate or length
-        do not match the first record. ``"raise"``: ``ValueError`` naming the
+        do not match the reference record (the first one whose samples read,
+        when the dataset is built). ``"raise"``: ``ValueError`` naming the
         file. ``"skip"``: leave it out (one warning; listed in ``failures``).
-        A fault only visible in the samples (corrupt data, checksum, NaN)
-        raises ``ValueError`` naming the file when its item is read, whatever
-        ``errors`` says: run :func:`ecgsk.io.convert` to find them all first.
+        Past the reference, a fault only visible in the samples (corrupt data,
+        checksum, NaN) raises ``ValueError`` naming the file when its item is
+        read, whatever ``errors`` says: run :func:`ecgsk.io.convert` to find
+        them all first.
     leads : sequence of str, optional
         Lead names of a ``.npy`` (default: the 12 standard leads when it holds
         12 leads). Ignored for the other sources, which store their names.
@@ -129,6 +135,11 @@ class ECGDataset(Dataset):
         ``path`` and ``reason`` of the files left out with ``errors="skip"``.
     preprocessing_ : transformer or None
         The fitted preprocessing applied to the items.
+    store_preprocessing : str or None
+        For a zarr store written by :func:`ecgsk.io.convert` with a
+        ``preprocessing``: its full ``repr`` (the store attribute
+        ``"preprocessing"``). The stored signals already went through it, and
+        ``ecgsk predict`` does not preprocess them again. None otherwise.
 
     Examples
     --------
@@ -147,25 +158,28 @@ class ECGDataset(Dataset):
     def __init__(self, source, *, preprocessing=None, sfreq=None, n_times=None,
                  errors="raise", leads=None):
         check_errors_option(errors)
+        check_preprocessing(preprocessing)
         self.source = source
         self.failures = pd.DataFrame(columns=["path", "reason"])
+        self.store_preprocessing = None
         self._array = None
-        self._file = None
         self._row = None
         self._files: list[str] | None = None
         sfreq = None if sfreq is None else check_sfreq(sfreq)
         n_times = _check_n_times(n_times)
         self._kind = _kind(source)
+        first = None  # item 0 before preprocessing, when the source was already read for it
         if self._kind == "npy":
             spec, ids, meta = self._init_npy(Path(source), sfreq, n_times, leads)
         elif self._kind == "zarr":
             spec, ids, meta = self._init_zarr(Path(source), sfreq, n_times)
         else:
-            spec, ids, meta = self._init_records(source, sfreq, n_times, errors)
+            spec, ids, meta, first = self._init_records(source, sfreq, n_times, errors)
         self.ids = ids
         self.meta = meta
         self._spec = spec
-        self._set_preprocessing(preprocessing, self._first_item(errors))
+        # item 0 fixes the shapes and fits the preprocessing
+        self._set_preprocessing(preprocessing, self._conformed(0) if first is None else first)
 
     # ------------------------------------------------------------------ sources
     def _init_npy(self, path: Path, sfreq, n_times, leads):
@@ -208,7 +222,11 @@ class ECGDataset(Dataset):
         return spec, ids, pd.DataFrame({"id": ids})
 
     def _init_zarr(self, path: Path, sfreq, n_times):
-        signals, stored_sfreq, stored_leads, meta = open_store(path)
+        signals, attrs, meta = open_store(path)
+        stored_sfreq, stored_leads = attrs.get("sfreq"), attrs.get("leads")
+        stored_preprocessing = attrs.get(PREPROCESSING_ATTR)
+        self.store_preprocessing = (stored_preprocessing
+                                    if isinstance(stored_preprocessing, str) else None)
         n, n_leads, length = signals.shape
         if n == 0:
             raise ValueError(f"zarr store {path} holds no ECG")
@@ -221,11 +239,7 @@ class ECGDataset(Dataset):
         stored_sfreq = float(stored_sfreq) if stored_sfreq is not None else sfreq
         leads = tuple(stored_leads)
         target = sfreq if sfreq is not None else stored_sfreq
-        out_len = length
-        if not math.isclose(target, stored_sfreq, rel_tol=1e-9):
-            from ..preprocessing import Resample
-
-            out_len = Resample(stored_sfreq, target)._output_shape(n_leads, length)[1]
+        out_len = length_at(n_leads, length, stored_sfreq, target)
         spec = ItemSpec(leads, target, n_times or out_len, resample=True, crop=n_times is not None)
         self._array = signals
         self._stored = (leads, stored_sfreq)
@@ -244,14 +258,20 @@ class ECGDataset(Dataset):
                     raise ValueError(str(exc) if isinstance(exc, ValueError) else
                                      f"{path} could not be read ({exc})") from exc
                 failed.append((str(path), str(exc)))
-        if not headers:
+        # The reference (rate, leads, length) is the first record whose samples read: a
+        # corrupt record with a readable header must not impose its rate on the good ones.
+        ref = find_reference([h.path for h in headers], sfreq, n_times,
+                             stop_at_error=errors == "raise")
+        failed.extend(ref.failures)
+        order = {str(p): k for k, p in enumerate(files)}
+        failed.sort(key=lambda item: order[item[0]])
+        if ref.spec is None:
             raise ValueError(f"none of the {len(files)} file(s) could be read; first error: "
                              f"{failed[0][1]}")
-        first = headers[0]
-        target = sfreq if sfreq is not None else first.sfreq
-        kept = []
-        for h in headers:
-            reason = self._header_mismatch(h, first, target, sfreq, n_times)
+        first, spec = headers[ref.index], ref.spec
+        kept = [first]
+        for h in headers[ref.index + 1:]:
+            reason = self._header_mismatch(h, first, spec.sfreq, sfreq, n_times)
             if reason is None:
                 kept.append(h)
             elif errors == "raise":
@@ -259,16 +279,12 @@ class ECGDataset(Dataset):
             else:
                 failed.append((str(h.path), reason))
         if failed:
-            order = {str(p): k for k, p in enumerate(files)}
             failed.sort(key=lambda item: order[item[0]])
             shown = "\n  ".join(f"{p}: {r}" for p, r in failed[:20])
             more = f"\n  ... and {len(failed) - 20} more" if len(failed) > 20 else ""
             warnings.warn(f"skipped {len(failed)} of {len(files)} file(s) (see .failures):\n  "
                           f"{shown}{more}", UserWarning, stacklevel=3)
             self.failures = pd.DataFrame(failed, columns=["path", "reason"])
-        length = self._length_at(first, target)
-        spec = ItemSpec(first.leads, target, n_times or length, resample=sfreq is not None,
-                        crop=n_times is not None)
         self._files = [str(h.path) for h in kept]
         ids = record_ids([h.path for h in kept])
         rows = [{"id": i, "path": str(h.path), **{k: (",".join(map(str, v))
@@ -277,49 +293,23 @@ class ECGDataset(Dataset):
                 for i, h in zip(ids, kept, strict=True)]
         meta = pd.DataFrame(rows)
         last = ["source_sfreq", "source_n_times"]
-        return spec, ids, meta[[c for c in meta.columns if c not in last] + last]
+        return spec, ids, meta[[c for c in meta.columns if c not in last] + last], ref.x
 
     @staticmethod
-    def _length_at(header, rate) -> int:
-        if math.isclose(header.sfreq, rate, rel_tol=1e-9):
-            return header.n_times
-        from ..preprocessing import Resample
-
-        return Resample(header.sfreq, rate)._output_shape(len(header.leads), header.n_times)[1]
-
-    def _header_mismatch(self, h, first, target, sfreq, n_times) -> str | None:
+    def _header_mismatch(h, first, target, sfreq, n_times) -> str | None:
         if sorted(h.leads) != sorted(first.leads):
             return (f"{h.path} has leads {list(h.leads)}, expected the lead set "
                     f"{list(first.leads)} of {first.path}")
         if sfreq is None and not math.isclose(h.sfreq, target, rel_tol=1e-9):
             return (f"{h.path} is sampled at {h.sfreq:g} Hz, expected {target:g} Hz like "
                     f"{first.path} (pass sfreq= to resample every record to one rate)")
-        length, expected = self._length_at(h, target), self._length_at(first, target)
+        length = length_at(len(h.leads), h.n_times, h.sfreq, target)
+        expected = length_at(len(first.leads), first.n_times, first.sfreq, target)
         if n_times is None and length != expected:
             return (f"{h.path} has {length} samples per lead at {target:g} Hz, expected "
                     f"{expected} like {first.path} (pass n_times= to crop or pad every record "
                     "to one length)")
         return None
-
-    def _first_item(self, errors: str) -> np.ndarray:
-        """Item 0 before preprocessing (it fixes the shapes and fits the preprocessing).
-
-        With ``errors="skip"``, leading records whose samples cannot be read are
-        left out (and listed in ``failures``) until one can.
-        """
-        while True:
-            try:
-                return self._conformed(0)
-            except ValueError as exc:
-                if errors == "raise" or self._files is None or len(self._files) == 1:
-                    raise
-                warnings.warn(f"skipped {self._files[0]}: {exc}", UserWarning, stacklevel=4)
-                row = pd.DataFrame({"path": [self._files[0]], "reason": [str(exc)]})
-                self.failures = (pd.concat([row, self.failures], ignore_index=True)
-                                 if len(self.failures) else row)
-                self._files = self._files[1:]
-                self.ids = self.ids[1:]
-                self.meta = self.meta.iloc[1:].reset_index(drop=True)
 
     def _set_preprocessing(self, preprocessing, first: np.ndarray):
         spec = self._spec
@@ -359,11 +349,14 @@ class ECGDataset(Dataset):
         if self._row is None:
             return np.array(self._data()[i], dtype=np.float32)
         offset, dtype, shape = self._row
-        if self._file is None:
-            self._file = open(self.source, "rb")  # noqa: SIM115 (kept open for later reads)
         dtype = np.dtype(dtype)
         size = dtype.itemsize * shape[0] * shape[1]
-        data = os.pread(self._file.fileno(), size, offset + i * size)
+        # opened per read: nothing stays open (no ResourceWarning, nothing to reopen in workers)
+        fd = os.open(self.source, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        try:
+            data = os.pread(fd, size, offset + i * size)
+        finally:
+            os.close(fd)
         if len(data) != size:
             raise ValueError(f"{self.source} is shorter than its header says (truncated .npy?)")
         return np.frombuffer(data, dtype=dtype).reshape(shape).astype(np.float32)
@@ -399,9 +392,7 @@ class ECGDataset(Dataset):
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        # a memmap would pickle its whole content, a file cannot pickle: both reopen on use
-        state["_array"] = None
-        state["_file"] = None
+        state["_array"] = None  # a memmap would pickle its whole content: reopened on use
         return state
 
     def __repr__(self) -> str:

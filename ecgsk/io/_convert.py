@@ -2,13 +2,16 @@
 
 Store layout (``dest/``)::
 
-    zarr.json          zarr v3 group; attrs: sfreq, leads, n_records, ecgsk_store
+    zarr.json          zarr v3 group; attrs: sfreq, leads, n_records, ecgsk_store, and
+                       preprocessing (the untruncated repr of the preprocessing applied
+                       to the signals, or null)
     signals/           float32 (n, n_leads, n_times), one inner chunk per record,
                        shards of ``chunk_size`` records
     records.csv        one row per stored record: id, path, then metadata columns
     failures.csv       path, reason: every file that could not be converted
     manifest.json      settings fingerprint and the chunks already written
-    parts/             per-chunk records/failures tables (assembled at the end)
+    parts/             per-chunk records/failures tables (the committed ones are
+                       assembled at the end)
 
 Work is done in chunks of ``chunk_size`` files, in file order. A chunk is
 committed (its rows written, its tables saved, then the manifest replaced
@@ -33,10 +36,12 @@ import pandas as pd
 from .._validation import check_sfreq
 from ._items import (
     ItemSpec,
+    check_preprocessing,
     describe_preprocessing,
     find_record_files,
+    find_reference,
     fit_once,
-    read_record,
+    preprocessing_repr,
     record_ids,
 )
 
@@ -46,6 +51,7 @@ RECORDS_CSV = "records.csv"
 FAILURES_CSV = "failures.csv"
 MANIFEST = "manifest.json"
 PARTS = "parts"
+PREPROCESSING_ATTR = "preprocessing"  # store attribute: what the signals went through
 _OWN_ENTRIES = ("zarr.json", SIGNALS, RECORDS_CSV, FAILURES_CSV, MANIFEST, PARTS)
 
 
@@ -131,25 +137,25 @@ def _write_csv(path: Path, frame: pd.DataFrame) -> None:
     os.replace(tmp, path)
 
 
-def _prepare_dest(dest: Path, fingerprint: str, resume: bool) -> dict | None:
-    """Return the manifest to resume from, or None for a fresh start (dest cleared)."""
+def _check_dest(dest: Path, fingerprint: str, resume: bool) -> dict | None:
+    """Return the manifest to resume from, or None for a fresh start; change nothing.
+
+    A store of other files or settings is refused when resuming, unless no chunk
+    of it was committed (then there is nothing to keep).
+    """
     manifest_path = dest / MANIFEST
     if manifest_path.is_file():
         manifest = json.loads(manifest_path.read_text())
-        if resume:
-            if manifest.get("fingerprint") != fingerprint:
-                raise ValueError(
-                    f"{dest} holds a conversion of other files or with other settings; pass "
-                    "resume=False to overwrite it, or choose another destination"
-                )
+        if not resume:
+            return None
+        if manifest.get("fingerprint") == fingerprint:
             return manifest
-        for name in _OWN_ENTRIES:
-            target = dest / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
-        return None
+        if not manifest.get("chunks"):
+            return None  # nothing was committed: nothing to keep
+        raise ValueError(
+            f"{dest} holds a conversion of other files or with other settings; pass "
+            "resume=False to overwrite it, or choose another destination"
+        )
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise ValueError(
             f"{dest} exists and is not an ecgsk store written by convert; choose a new or "
@@ -158,10 +164,33 @@ def _prepare_dest(dest: Path, fingerprint: str, resume: bool) -> dict | None:
     return None
 
 
+def _start_dest(dest: Path, manifest: dict) -> None:
+    """Clear what an earlier conversion left in ``dest`` and write a fresh manifest."""
+    for name in _OWN_ENTRIES:
+        target = dest / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    (dest / PARTS).mkdir(parents=True, exist_ok=True)
+    _write_json(dest / MANIFEST, manifest)
+
+
+def _part(dest: Path, kind: str, k: int) -> Path:
+    return dest / PARTS / f"{kind}-{k:06d}.csv"
+
+
+def _drop_parts(dest: Path, k: int) -> None:
+    """Delete the tables of chunk ``k`` (left by a run stopped before committing it)."""
+    for kind in ("records", "failures"):
+        _part(dest, kind, k).unlink(missing_ok=True)
+
+
 def _read_parts(dest: Path, kind: str, n_chunks: int, columns) -> pd.DataFrame:
+    """The ``kind`` tables of chunks ``0 .. n_chunks - 1`` (those the manifest committed)."""
     frames = []
     for k in range(n_chunks):
-        part = dest / PARTS / f"{kind}-{k:06d}.csv"
+        part = _part(dest, kind, k)
         if part.is_file():
             frames.append(pd.read_csv(part, dtype={"id": str, "path": str}))
     if not frames:
@@ -198,43 +227,27 @@ def _load_many(spec: ItemSpec, paths: list[str]):
 
 
 def _reference(files, sfreq, n_times, preprocessing):
-    """Targets from the first file that reads: its leads, rate and length, then preprocessing.
+    """Targets from the first file whose samples read: its leads, rate and length, then
+    the preprocessing (checked against them and fitted if it needs to be).
 
-    Returns ``(spec, errors)``; ``spec`` is None when no file can be read, and
-    ``errors`` holds the reason of each file tried before the first good one.
+    Returns ``(spec, failures)``; ``spec`` is None when no file can be read, and
+    ``failures`` holds the ``(path, reason)`` of each file tried before the first good one.
     """
-    errors = []
-    for path in files:
-        try:
-            rec = read_record(path)
-        except ValueError as exc:
-            errors.append(str(exc))
-            continue
-        except OSError as exc:
-            errors.append(f"{path} could not be read ({type(exc).__name__}: {exc})")
-            continue
-        rate = float(rec.sfreq if sfreq is None else sfreq)
-        length = rec.signal.shape[1]
-        if not math.isclose(rec.sfreq, rate, rel_tol=1e-9):
-            from ..preprocessing import Resample
-
-            length = Resample(rec.sfreq, rate)._output_shape(len(rec.leads), length)[1]
-        spec = ItemSpec(
-            rec.leads, rate, int(n_times if n_times is not None else length),
-            resample=sfreq is not None, crop=n_times is not None,
-        )
-        try:
-            x = spec.conform(rec.signal, rec.leads, rec.sfreq, str(path))
-        except ValueError as exc:
-            errors.append(str(exc))
-            continue
-        spec.out_shape = tuple(x.shape)
-        if preprocessing is not None:
-            describe_preprocessing(preprocessing, spec.leads, spec.sfreq)
-            spec.preprocessing, out = fit_once(preprocessing, x)
-            spec.out_shape = tuple(out.shape[1:])
-        return spec, errors
-    return None, errors
+    ref = find_reference(files, sfreq, n_times)
+    spec = ref.spec
+    if spec is None:
+        return None, ref.failures
+    spec.out_shape = tuple(ref.x.shape)
+    if preprocessing is not None:
+        describe_preprocessing(preprocessing, spec.leads, spec.sfreq)
+        spec.preprocessing, out = fit_once(preprocessing, ref.x)
+        if out.ndim != 3 or out.shape[0] != 1:
+            raise ValueError(
+                f"preprocessing returned shape {out.shape} for one ECG, expected "
+                "(1, n_leads, n_times)"
+            )
+        spec.out_shape = tuple(out.shape[1:])
+    return spec, ref.failures
 
 
 class _Runner:
@@ -311,9 +324,13 @@ def convert(
         new, empty, or an earlier store of this function.
     preprocessing : sklearn transformer, optional
         Applied to every record as ``x[None]``, for example
-        ``make_deepecg_preprocessing(500)``. An unfitted one is cloned and
-        fitted once on the first record (ecgsk steps learn nothing from data).
-        Its expected input rate and lead order are checked against the records.
+        ``make_deepecg_preprocessing(500)``. An unfitted one made of
+        :mod:`ecgsk.preprocessing` steps is cloned and fitted once on the first
+        record (those steps learn nothing from data); any other must be fitted
+        beforehand. Its expected input rate and lead order are checked against
+        the records. Its full ``repr`` is stored in the store's attribute
+        ``"preprocessing"`` (``ECGDataset(dest).store_preprocessing``), so that
+        readers such as ``ecgsk predict`` know the signals are preprocessed.
     sfreq : float, optional
         Resample every record to this rate (Hz) before ``preprocessing``.
         Without it, a record at another rate than the first one fails.
@@ -340,11 +357,14 @@ def convert(
     ------
     FileNotFoundError
         If ``source`` does not exist.
+    TypeError
+        If ``preprocessing`` is not a transformer (no ``fit``/``transform``).
     ValueError
         For an empty folder, bad parameters, preprocessing built for another
-        rate or lead order, a ``dest`` holding something else (or a conversion
-        with other settings, when resuming), or when no file at all can be read
-        (``failures.csv`` is written first).
+        rate or lead order or not fitted, a ``dest`` holding something else
+        (or a conversion with other settings, when resuming), or when no file
+        at all can be read (``failures.csv`` is written first). ``dest`` is
+        left as it was, except in the last case.
 
     Examples
     --------
@@ -372,29 +392,29 @@ def convert(
     from zarr.codecs import ZstdCodec
 
     sfreq, n_times, chunk_size, n_jobs = _check_params(sfreq, n_times, chunk_size, n_jobs)
+    check_preprocessing(preprocessing)
     files = find_record_files(source)
     ids = record_ids(files)
     dest = Path(dest)
     fingerprint = _fingerprint(files, preprocessing, sfreq, n_times, chunk_size)
-    manifest = _prepare_dest(dest, fingerprint, bool(resume))
+    manifest = _check_dest(dest, fingerprint, bool(resume))
     n_chunks = math.ceil(len(files) / chunk_size)
+    # Before anything is written: a preprocessing that does not fit the records is refused
+    # with dest untouched, so a corrected call is not taken for another conversion.
+    spec, errors = _reference(files, sfreq, n_times, preprocessing)
     if manifest is None:
         manifest = {"fingerprint": fingerprint, "format": STORE_FORMAT, "n_files": len(files),
                     "chunk_size": chunk_size, "chunks": [], "complete": False}
-        (dest / PARTS).mkdir(parents=True, exist_ok=True)
-        _write_json(dest / MANIFEST, manifest)
+        _start_dest(dest, manifest)
     done = manifest["chunks"]
-    # failures.csv: those of the committed chunks, then appended to chunk by chunk
-    _write_csv(dest / FAILURES_CSV, _read_parts(dest, "failures", len(done), ("path", "reason")))
-
-    spec, errors = _reference(files, sfreq, n_times, preprocessing)
     if spec is None:
-        _write_csv(dest / FAILURES_CSV, pd.DataFrame({"path": [str(p) for p in files],
-                                                      "reason": errors}))
+        _write_csv(dest / FAILURES_CSV, pd.DataFrame(errors, columns=["path", "reason"]))
         raise ValueError(
             f"none of the {len(files)} file(s) could be converted (reasons in "
-            f"{dest / FAILURES_CSV}); first error: {errors[0]}"
+            f"{dest / FAILURES_CSV}); first error: {errors[0][1]}"
         )
+    # failures.csv: those of the committed chunks, then appended to chunk by chunk
+    _write_csv(dest / FAILURES_CSV, _read_parts(dest, "failures", len(done), ("path", "reason")))
     out_leads, out_sfreq = spec.leads, spec.sfreq
     if preprocessing is not None:
         out_leads, out_sfreq = describe_preprocessing(preprocessing, spec.leads, spec.sfreq)
@@ -413,7 +433,11 @@ def convert(
             chunks=(1, n_out_leads, n_out_times), shards=(chunk_size, n_out_leads, n_out_times),
             compressors=ZstdCodec(level=1),
         )
-    group.attrs.update({"sfreq": out_sfreq, "leads": list(out_leads), "ecgsk_store": STORE_FORMAT})
+    group.attrs.update({
+        "sfreq": out_sfreq, "leads": list(out_leads), "ecgsk_store": STORE_FORMAT,
+        PREPROCESSING_ATTR: (None if spec.preprocessing is None
+                             else preprocessing_repr(spec.preprocessing)),
+    })
 
     skipped_files = sum(c["n_files"] for c in done)
     n_converted = 0
@@ -422,6 +446,7 @@ def convert(
     try:
         with _Runner(spec, n_jobs, bar) as runner:
             for k in range(len(done), n_chunks):
+                _drop_parts(dest, k)  # tables of this chunk left by a run stopped before its commit
                 lo, hi = k * chunk_size, min((k + 1) * chunk_size, len(files))
                 results = runner.run([str(p) for p in files[lo:hi]])
                 rows, items, failed = [], [], []
@@ -435,9 +460,9 @@ def convert(
                     signals.resize((committed + len(items), n_out_leads, n_out_times))
                     signals[committed:committed + len(items)] = np.stack(items)
                 if rows:
-                    _write_csv(dest / PARTS / f"records-{k:06d}.csv", pd.DataFrame(rows))
+                    _write_csv(_part(dest, "records", k), pd.DataFrame(rows))
                 if failed:
-                    _write_csv(dest / PARTS / f"failures-{k:06d}.csv", pd.DataFrame(failed))
+                    _write_csv(_part(dest, "failures", k), pd.DataFrame(failed))
                 committed += len(items)
                 n_converted += len(items)
                 done.append({"n_files": hi - lo, "n_ok": len(items), "n_failed": len(failed)})
@@ -448,8 +473,8 @@ def convert(
     finally:
         bar.close()
 
-    records = _read_parts(dest, "records", n_chunks, ("id", "path"))
-    failures = _read_parts(dest, "failures", n_chunks, ("path", "reason"))
+    records = _read_parts(dest, "records", len(done), ("id", "path"))
+    failures = _read_parts(dest, "failures", len(done), ("path", "reason"))
     _write_csv(dest / RECORDS_CSV, records)
     _write_csv(dest / FAILURES_CSV, failures)
     group.attrs["n_records"] = committed
@@ -462,7 +487,11 @@ def convert(
 
 
 def open_store(path: Path):
-    """Return ``(signals array, sfreq, leads, meta)`` of a store written by :func:`convert`."""
+    """Return ``(signals array, attrs, meta)`` of a store written by :func:`convert`.
+
+    ``attrs`` is the store's attributes (``sfreq``, ``leads``, ``preprocessing``,
+    ...) as a dict; ``meta`` the ``records.csv`` table, or None without one.
+    """
     import zarr
 
     manifest_path = path / MANIFEST
@@ -484,12 +513,10 @@ def open_store(path: Path):
         raise ValueError(
             f"{path}/{SIGNALS} must be 3-D (n_ecgs, n_leads, n_times), got shape {signals.shape}"
         )
-    sfreq = group.attrs.get("sfreq")
-    leads = group.attrs.get("leads")
     records = path / RECORDS_CSV
     meta = pd.read_csv(records, dtype={"id": str, "path": str}) if records.is_file() else None
     if meta is not None and len(meta) != signals.shape[0]:
         raise ValueError(
             f"{records} lists {len(meta)} records but {path}/{SIGNALS} holds {signals.shape[0]}"
         )
-    return signals, sfreq, leads, meta
+    return signals, dict(group.attrs), meta

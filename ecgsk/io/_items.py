@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
 from ..leads import canonical_lead_names
 from ._common import RawRecord
@@ -198,18 +199,79 @@ def describe_preprocessing(preprocessing, leads: tuple[str, ...], sfreq: float |
     return leads, sfreq
 
 
-def fit_once(preprocessing, x: np.ndarray):
-    """Return ``(fitted, output)``: ``preprocessing`` if fitted, else a clone fitted on ``x``.
+def check_preprocessing(preprocessing) -> None:
+    """Raise ``TypeError`` unless ``preprocessing`` is None or a transformer instance."""
+    if preprocessing is None:
+        return
+    is_class = isinstance(preprocessing, type)
+    if is_class or not all(callable(getattr(preprocessing, name, None))
+                           for name in ("fit", "transform")):
+        what = (f"the class {preprocessing.__name__} (pass an instance, e.g. "
+                f"{preprocessing.__name__}())" if is_class else
+                f"a {type(preprocessing).__name__} ({preprocessing!r:.60})")
+        raise TypeError(
+            "preprocessing must be an sklearn-style transformer with fit and transform (for "
+            f"example make_deepecg_preprocessing(500)) or None, got {what}"
+        )
 
-    ecgsk steps learn nothing from data (``fit`` checks the input shape), so
-    fitting on one ECG is exact; a transformer that learns from data must be
-    fitted beforehand by the user.
+
+def preprocessing_repr(preprocessing) -> str:
+    """The untruncated ``repr`` of a transformer (sklearn shortens long ones with "...")."""
+    if hasattr(preprocessing, "get_params"):
+        return preprocessing.__repr__(N_CHAR_MAX=1_000_000)
+    return repr(preprocessing)
+
+
+def is_stateless(preprocessing) -> bool:
+    """True when every step is an ecgsk step, which learns nothing from the data.
+
+    The steps of :mod:`ecgsk.preprocessing` are fitted from the input shape
+    alone (``ECGTransformer._fit_shape``; ``ECGPipeline`` fits them that way
+    without calling their ``fit``), so fitting them on one ECG is exact. A
+    subclass with its own ``fit`` may learn from the data: it is not counted.
     """
+    from ..preprocessing import ECGTransformer
+
+    return all(
+        isinstance(step, ECGTransformer) and type(step).fit is ECGTransformer.fit
+        and type(step).fit_transform is ECGTransformer.fit_transform
+        for step in _steps(preprocessing)
+    )
+
+
+def _not_fitted(preprocessing) -> bool:
+    try:
+        check_is_fitted(preprocessing)
+    except NotFittedError:
+        return True
+    except Exception:  # noqa: BLE001 (not an sklearn estimator: no opinion)
+        return False
+    return False
+
+
+def fit_once(preprocessing, x: np.ndarray):
+    """Return ``(fitted, output on x)``: ``preprocessing`` if fitted, else a fitted clone.
+
+    Only a preprocessing made of ecgsk steps, which learn nothing from the
+    data, is fitted here (a clone, on the one ECG ``x``, which is exact). Any
+    other unfitted step would learn from that one ECG alone: ``ValueError``
+    asks for it to be fitted on the training data first.
+    """
+    stateless = is_stateless(preprocessing)
     try:
         return preprocessing, np.asarray(preprocessing.transform(x[None]))
-    except NotFittedError:
-        fitted = clone(preprocessing).fit(x[None])
-        return fitted, np.asarray(fitted.transform(x[None]))
+    except (NotFittedError, AttributeError) as exc:
+        if stateless and isinstance(exc, NotFittedError):
+            fitted = clone(preprocessing).fit(x[None])
+            return fitted, np.asarray(fitted.transform(x[None]))
+        if isinstance(exc, AttributeError) and not _not_fitted(preprocessing):
+            raise  # a bug in the transformer, not a missing fit
+        raise ValueError(
+            f"preprocessing {type(preprocessing).__name__} is not fitted and is not made of "
+            "ecgsk.preprocessing steps only, so it may learn from the data: fit it on your "
+            "training ECGs first (preprocessing.fit(X_train)) and pass the fitted one "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 @dataclass
@@ -294,19 +356,84 @@ class ItemSpec:
 
     def read(self, path) -> tuple[np.ndarray, RawRecord]:
         """Read the record at ``path``: ``(conformed ECG, record)``, or ``ValueError``."""
-        where = str(path)
-        try:
-            rec = read_record(path)
-        except FileNotFoundError as exc:
-            raise ValueError(f"{where}: {exc}") from exc
-        except OSError as exc:
-            raise ValueError(f"{where} could not be read ({type(exc).__name__}: {exc})") from exc
-        return self.conform(rec.signal, rec.leads, rec.sfreq, where), rec
+        rec = _read_or_fail(path)
+        return self.conform(rec.signal, rec.leads, rec.sfreq, str(path)), rec
 
     def load(self, path) -> tuple[np.ndarray, RawRecord]:
         """Read the record at ``path`` and return ``(item, record)``; ``ValueError`` names it."""
         x, rec = self.read(path)
         return self.finish(x, str(path)), rec
+
+
+def _read_or_fail(path) -> RawRecord:
+    """:func:`read_record`, with every failure a ``ValueError`` naming the file."""
+    where = str(path)
+    try:
+        return read_record(path)
+    except FileNotFoundError as exc:
+        raise ValueError(f"{where}: {exc}") from exc
+    except OSError as exc:
+        raise ValueError(f"{where} could not be read ({type(exc).__name__}: {exc})") from exc
+
+
+def length_at(n_leads: int, n_times: int, rate_in: float, rate_out: float) -> int:
+    """Samples per lead of an ECG of ``n_times`` samples at ``rate_in`` once at ``rate_out``."""
+    if math.isclose(rate_in, rate_out, rel_tol=1e-9):
+        return int(n_times)
+    from ..preprocessing import Resample
+
+    return int(Resample(rate_in, rate_out)._output_shape(n_leads, n_times)[1])
+
+
+def spec_for_record(leads, rate: float, n_times: int, sfreq=None, n_times_out=None) -> ItemSpec:
+    """The :class:`ItemSpec` a reference record sets.
+
+    Its leads; its rate, or ``sfreq`` (then every record is resampled); its
+    length at that rate, or ``n_times_out`` (then every record is cropped or
+    padded).
+    """
+    target = float(rate if sfreq is None else sfreq)
+    length = length_at(len(leads), n_times, rate, target)
+    return ItemSpec(tuple(leads), target, int(n_times_out if n_times_out is not None else length),
+                    resample=sfreq is not None, crop=n_times_out is not None)
+
+
+@dataclass
+class Reference:
+    """The record that sets the targets: the first whose samples read and conform.
+
+    ``index`` is its position in the list searched (None when no record
+    reads), ``spec`` the targets it sets, ``x`` its conformed ECG, and
+    ``failures`` the ``(path, reason)`` of every record tried before it.
+    """
+
+    index: int | None
+    spec: ItemSpec | None
+    x: np.ndarray | None
+    failures: list[tuple[str, str]]
+
+
+def find_reference(paths, sfreq=None, n_times=None, *, stop_at_error=False) -> Reference:
+    """The first of ``paths`` whose samples read and conform to the targets it sets.
+
+    A record whose header reads but whose samples are corrupt never becomes
+    the reference, so it cannot impose its rate or leads on the good ones.
+    With ``stop_at_error`` the first failure raises its ``ValueError``
+    instead of being collected.
+    """
+    failures: list[tuple[str, str]] = []
+    for index, path in enumerate(paths):
+        try:
+            rec = _read_or_fail(path)
+            spec = spec_for_record(rec.leads, rec.sfreq, rec.signal.shape[1], sfreq, n_times)
+            x = spec.conform(rec.signal, rec.leads, rec.sfreq, str(path))
+        except ValueError as exc:
+            if stop_at_error:
+                raise
+            failures.append((str(path), str(exc)))
+            continue
+        return Reference(index, spec, x, failures)
+    return Reference(None, None, None, failures)
 
 
 def _check_finite(x: np.ndarray, where: str, stage: str) -> None:
