@@ -32,6 +32,16 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+__all__ = [
+    "DEEPECG_CATEGORIES",
+    "DEEPECG_LABELS",
+    "PTBXL_SCP_STATEMENTS",
+    "SCP_TO_DEEPECG",
+    "UNMAPPED_SCP",
+    "label_categories",
+    "scp_to_deepecg",
+]
+
 DEEPECG_LABELS: tuple[str, ...] = (
     "Sinusal", "Regular", "Monomorph", "QS complex in V1-V2-V3", "R complex in V5-V6",
     "T wave inversion (inferior - II, III, aVF)", "Left bundle branch block", "RaVL > 11 mm",

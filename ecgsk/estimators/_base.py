@@ -98,6 +98,11 @@ def _epoch_seed(random_state: int, epoch: int) -> int:
     return int(np.random.SeedSequence([int(random_state), int(epoch)]).generate_state(1)[0])
 
 
+def _drops_last(n: int, batch_size: int) -> bool:
+    """Whether training drops the last batch: BatchNorm cannot train on a batch of one ECG."""
+    return n % batch_size == 1
+
+
 def _json_default(value):
     if isinstance(value, np.generic):
         return value.item()
@@ -576,8 +581,7 @@ class _ECGNet(ExportMixin, NeuralNet):
             kwargs.setdefault("pin_memory", True)
         if training:
             kwargs.setdefault("shuffle", True)
-            # BatchNorm cannot train on a final batch of a single ECG
-            kwargs.setdefault("drop_last", len(dataset) % kwargs["batch_size"] == 1)
+            kwargs.setdefault("drop_last", _drops_last(len(dataset), kwargs["batch_size"]))
             generator = getattr(self, "loader_generator_", None)
             if generator is not None:
                 kwargs.setdefault("generator", generator)
@@ -598,9 +602,9 @@ class _ECGNet(ExportMixin, NeuralNet):
 
     def _steps_per_epoch(self, n_train: int) -> int:
         """Optimiser steps per epoch of this process (what the LR schedule counts)."""
-        drop_last = n_train % self.batch_size == 1
-        steps = n_train // self.batch_size if drop_last else int(np.ceil(n_train / self.batch_size))
-        return max(steps, 1)
+        if _drops_last(n_train, self.batch_size):
+            return max(n_train // self.batch_size, 1)
+        return max(int(np.ceil(n_train / self.batch_size)), 1)
 
     def _split_indices(self, y_enc, groups, n):
         """Train/validation indices for a fractional ``validation`` (groups-aware)."""
