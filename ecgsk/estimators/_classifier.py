@@ -8,29 +8,20 @@ import warnings
 import numpy as np
 import pandas as pd
 import torch
-from scipy.special import expit, softmax
+from scipy.special import softmax
 from sklearn.base import ClassifierMixin
-from sklearn.metrics import roc_auc_score
 
 from ..labels import DEEPECG_LABELS
-from ._base import _ECGNet
+from ..metrics import roc_auc_macro_score
+from ._links import BinaryProbabilities, Logits, Sigmoid, Softmax
 from ._losses import build_loss, resolve_pos_weight
 from ._persistence import PersistenceMixin
+from ._supervised import _SupervisedECGNet
 
 _THRESHOLD_METHODS = ("youden", "f1")
 
 
-def _macro_auroc(y_true: np.ndarray, score: np.ndarray) -> float:
-    """Mean one-vs-rest AUROC over the columns of ``y_true`` holding both classes (NaN if none)."""
-    aucs = [
-        roc_auc_score(y_true[:, k], score[:, k])
-        for k in range(y_true.shape[1])
-        if 0 < y_true[:, k].sum() < y_true.shape[0]
-    ]
-    return float(np.mean(aucs)) if aucs else float("nan")
-
-
-class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
+class ECGClassifier(PersistenceMixin, ClassifierMixin, _SupervisedECGNet):
     """Deep-learning ECG classifier (binary, multiclass or multilabel) with sklearn's API.
 
     A skorch ``NeuralNet`` that builds its network from the ``ecgsk.nn`` registry with the lead
@@ -178,7 +169,7 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
     ):
         self.pos_weight = pos_weight
         self.threshold = threshold
-        # the shared training parameters (lr, batch_size, ...) are those of _ECGNet
+        # the shared training parameters (lr, batch_size, ...) are those of _SupervisedECGNet
         super().__init__(module, loss=loss, **kwargs)
 
     def __sklearn_tags__(self):
@@ -236,7 +227,7 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
                 f"{int(np.argmax(missing))}); remove those ECGs or label them"
             )
 
-    def _encode_targets_fit(self, y, n):
+    def _encode_targets_fit(self, y, n, groups=None):
         arr, names = self._as_array(y, "y")
         if arr.ndim == 0 or arr.shape[0] != n:
             rows = 0 if arr.ndim == 0 else arr.shape[0]
@@ -335,19 +326,16 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
             key = np.where(key == -2, values[np.argmax(counts)], key)
         return key
 
-    def _resolve_class_weight(self, y_enc):
-        y_train = self._dataset_targets(self.fit_datasets_[0])
+    def _resolve_class_weight(self, y_train):
         return resolve_pos_weight(self.pos_weight, y_train, self.task_, self.n_outputs_)
 
     def _build_criterion(self):
         return build_loss(self.loss, self.task_, getattr(self, "pos_weight_", None))
 
-    def _choose_monitor(self):
-        valid = self.fit_datasets_[1]
-        if valid is None:
+    def _choose_monitor(self, y_valid):
+        if y_valid is None:
             return self._score_name
-        y_val = self._dataset_targets(valid)
-        onehot = self._onehot(y_val)
+        onehot = self._onehot(y_valid)
         has_both = ((onehot.sum(axis=0) > 0) & (onehot.sum(axis=0) < len(onehot))).any()
         if not has_both:
             warnings.warn(
@@ -365,9 +353,10 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
         return np.asarray(y_enc, dtype=np.float32)
 
     def _validation_score(self, y_true, logits):
+        """Macro AUROC of the validation logits (monotone in the probabilities)."""
         if self.task_ == "multiclass":
-            return _macro_auroc(self._onehot(y_true), softmax(logits, axis=1))
-        return _macro_auroc(np.asarray(y_true).reshape(len(logits), -1), logits)
+            return roc_auc_macro_score(self._onehot(y_true), softmax(logits, axis=1))
+        return roc_auc_macro_score(np.asarray(y_true).reshape(len(logits), -1), logits)
 
     # ------------------------------------------------------------------ thresholds
     def _check_params(self):
@@ -415,7 +404,9 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
             self.thresholds_ = thresholds
             return
         y_val = self._dataset_targets(valid_dataset).reshape(-1, n_labels)
-        proba = expit(self._logits(valid_dataset).astype(np.float64))
+        proba = self._predict_with("predict_proba", valid_dataset)
+        if self.task_ == "binary":
+            proba = proba[:, 1:]
         positives = y_val.sum(axis=0)
         usable = np.flatnonzero((positives > 0) & (positives < len(y_val)))
         if usable.size:
@@ -440,13 +431,7 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
             (binary) or ``(n_ecgs, n_classes)`` summing to one (multiclass), columns in the
             order of ``classes_``.
         """
-        logits = self._logits(X).astype(np.float64)
-        if self.task_ == "multiclass":
-            return softmax(logits, axis=1)
-        proba = expit(logits)
-        if self.task_ == "binary":
-            return np.column_stack([1.0 - proba[:, 0], proba[:, 0]])
-        return proba
+        return self._predict_with("predict_proba", X)
 
     def predict(self, X):
         """Predicted labels.
@@ -480,8 +465,20 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
         -------
         ndarray
         """
-        logits = self._logits(X)
-        return logits[:, 0] if self.task_ == "binary" else logits
+        return self._predict_with("decision_function", X)
+
+    # ------------------------------------------------------------------ export
+    _export_outputs = ("predict_proba", "decision_function", "transform")
+
+    def _inference_graph(self, net, output):
+        """``(module, columns, output shape, extra card entries)`` computing ``output``."""
+        classes = np.asarray(self.classes_).tolist()
+        if output == "decision_function":
+            squeeze = self.task_ == "binary"
+            shape = ["batch"] if squeeze else ["batch", int(self.n_outputs_)]
+            return Logits(net, squeeze), None if squeeze else classes, shape, {}
+        link = {"binary": BinaryProbabilities, "multiclass": Softmax, "multilabel": Sigmoid}
+        return link[self.task_](net), classes, ["batch", len(classes)], {}
 
     # ------------------------------------------------------------------ released weights
     @classmethod

@@ -68,6 +68,48 @@ class LazyDataset(Dataset):
         return x, y
 
 
+class PretextDataset(Dataset):
+    """ECGs and patient ids for pretraining: items ``({"x": ecg, "groups": id}, id)``.
+
+    The network (``SSLPretextModel``) receives both as keyword arguments through skorch's
+    ``infer``; ECGs are cut to the ``n_times`` samples the segments cover.
+
+    Parameters
+    ----------
+    dataset : ArrayDataset or LazyDataset
+        ECGs with the patient ids as targets.
+    n_times : int
+        Samples kept per ECG.
+    """
+
+    def __init__(self, dataset, n_times: int):
+        self.dataset = dataset
+        self.n_times = int(n_times)
+
+    @property
+    def y(self):
+        return self.dataset.y
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        x, ids = self.dataset[i]
+        return {"x": x[..., : self.n_times], "groups": ids}, ids
+
+    def __getitems__(self, indices):
+        if not hasattr(self.dataset, "__getitems__"):
+            return [self[i] for i in indices]  # collated by the DataLoader
+        x, ids = self.dataset.__getitems__(indices)
+        return {"x": x[..., : self.n_times], "groups": ids}, ids
+
+
+def _unwrap(dataset):
+    while isinstance(dataset, (Subset, PretextDataset)):
+        dataset = dataset.dataset
+    return dataset
+
+
 def batch_already_collated(batch):
     """Collate function for :class:`ArrayDataset`, whose ``__getitems__`` returns a batch."""
     return batch
@@ -78,16 +120,16 @@ def is_internal_dataset(dataset) -> bool:
 
     A ``Subset`` of a user dataset is not one: it still needs wrapping in :class:`LazyDataset`.
     """
+    if isinstance(dataset, PretextDataset):
+        return True
     while isinstance(dataset, Subset):
         dataset = dataset.dataset
-    return isinstance(dataset, (ArrayDataset, LazyDataset))
+    return isinstance(dataset, (ArrayDataset, LazyDataset, PretextDataset))
 
 
 def is_array_backed(dataset) -> bool:
     """True for an :class:`ArrayDataset`, possibly inside (nested) ``Subset`` objects."""
-    while isinstance(dataset, Subset):
-        dataset = dataset.dataset
-    return isinstance(dataset, ArrayDataset)
+    return isinstance(_unwrap(dataset), ArrayDataset)
 
 
 def first_ecg_shape(dataset) -> tuple[int, int]:

@@ -13,9 +13,9 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 from torch.utils.data import DataLoader, Dataset
 
-from .._validation import check_ecg
-from ._base import resolve_device
+from .._validation import check_ecg, check_positive_int
 from ._data import LazyDataset, first_ecg_shape
+from ._device import resolve_device
 from ._encoder import load_encoder
 from ._export import ExportMixin
 
@@ -100,8 +100,7 @@ class ECGEmbedder(ExportMixin, TransformerMixin, BaseEstimator):
         """
         if self.encoder is None:
             raise ValueError("ECGEmbedder needs an encoder (a torch module, a folder or a fitted ECGPretrainer)")
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+        check_positive_int(self.batch_size, "batch_size")
         encoder, _ = load_encoder(self.encoder)
         if not hasattr(encoder, "forward_features"):
             raise TypeError(f"{type(encoder).__name__} has no forward_features(x): not an ecgsk encoder")
@@ -164,6 +163,27 @@ class ECGEmbedder(ExportMixin, TransformerMixin, BaseEstimator):
         X = check_ecg(X, n_leads=self.n_leads_, min_times=min_times)
         for start in range(0, len(X), self.batch_size):
             yield X[start : start + self.batch_size]
+
+    # ------------------------------------------------------------------ export
+    _export_outputs = ("transform",)
+
+    def _export_network(self):
+        return self.encoder_
+
+    def _export_input(self, net, n_times):
+        """``(n_leads, n_times, sfreq, leads)``: by default the length ``fit`` saw."""
+        if n_times is None:
+            n_times = getattr(self, "n_times_", None) or getattr(net, "n_times", None)
+            if n_times is None:
+                raise ValueError(
+                    f"the encoder {type(net).__name__} does not record its input length: pass "
+                    "n_times= (samples per lead of the ECGs to embed)"
+                )
+        min_times = int(getattr(net, "min_times", 1))
+        if n_times < min_times:
+            raise ValueError(f"n_times={n_times} is shorter than the encoder's minimum {min_times}")
+        known = (getattr(net, "card_", None) or {}).get("input", {})
+        return int(self.n_leads_), int(n_times), known.get("sfreq"), known.get("leads")
 
     def get_feature_names_out(self, input_features=None):
         """``embedding0``, ``embedding1``, ...: names of the output columns."""

@@ -104,19 +104,8 @@ def load_encoder(source):
     if isinstance(source, torch.nn.Module):
         spec = getattr(source, "ecgsk_spec", None)
         return copy.deepcopy(source), None if spec is None else dict(spec)
-    if type(source).__name__ == "ECGPretrainer":
-        if not hasattr(source, "module_"):
-            raise ValueError(
-                "encoder is an ECGPretrainer that is not fitted. sklearn's clone (used by "
-                "cross_val_score and GridSearchCV) turns an estimator parameter into an unfitted "
-                "copy: pass encoder=pretrainer.encoder_ (a torch module) or the folder written by "
-                "pretrainer.save(path) instead"
-            )
-        return copy.deepcopy(source.encoder_), dict(source.encoder_spec_)
-    if hasattr(source, "module_") and hasattr(source, "check_is_fitted"):
-        source.check_is_fitted()
-        spec = getattr(source, "module_spec_", None)
-        return copy.deepcopy(source.module_), None if spec is None else dict(spec)
+    if hasattr(source, "_pretrained_encoder"):  # a fitted ECG estimator (its own error if not)
+        return source._pretrained_encoder()
     if isinstance(source, (str, Path)):
         return _load_encoder_folder(Path(source))
     raise TypeError(

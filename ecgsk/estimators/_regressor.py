@@ -8,13 +8,14 @@ import torch
 from sklearn.base import RegressorMixin
 from torch import nn
 
-from ._base import _ECGNet
+from ._links import Rescale
 from ._persistence import PersistenceMixin
+from ._supervised import _SupervisedECGNet
 
 REGRESSION_LOSSES = ("mse", "huber")
 
 
-class ECGRegressor(PersistenceMixin, RegressorMixin, _ECGNet):
+class ECGRegressor(PersistenceMixin, RegressorMixin, _SupervisedECGNet):
     """Deep-learning ECG regressor with sklearn's API (one or several continuous targets).
 
     Targets are standardised for training (``y_mean_``, ``y_scale_``) and the standardisation is
@@ -61,7 +62,7 @@ stop_reason_, interrupted_, checkpoint_path_
     _score_lower_is_better = False
 
     def __init__(self, module="deepecg-sl", *, loss="mse", **kwargs):
-        # the shared training parameters (lr, batch_size, ...) are those of _ECGNet
+        # the shared training parameters (lr, batch_size, ...) are those of _SupervisedECGNet
         super().__init__(module, loss=loss, **kwargs)
 
     @staticmethod
@@ -95,7 +96,7 @@ stop_reason_, interrupted_, checkpoint_path_
             )
         return arr
 
-    def _encode_targets_fit(self, y, n):
+    def _encode_targets_fit(self, y, n, groups=None):
         arr = self._as_float_matrix(y, n, "y")
         self.y_ndim_ = arr.ndim
         arr = arr.reshape(n, -1)
@@ -152,5 +153,16 @@ stop_reason_, interrupted_, checkpoint_path_
         ndarray of shape (n_ecgs,) or (n_ecgs, n_targets)
             1-D when ``fit`` got a 1-D ``y``.
         """
-        out = self._logits(X).astype(np.float64) * self.y_scale_ + self.y_mean_
-        return out[:, 0] if self.y_ndim_ == 1 else out
+        return self._predict_with("predict", X)
+
+    # ------------------------------------------------------------------ export
+    _export_outputs = ("predict", "transform")
+
+    def _inference_graph(self, net, output):
+        """``(module, columns, output shape, extra card entries)`` computing ``predict``."""
+        squeeze = int(self.y_ndim_) == 1
+        n_targets = int(self.n_outputs_)
+        extra = {"target_mean": self.y_mean_.tolist(), "target_scale": self.y_scale_.tolist()}
+        columns = None if squeeze else [f"target{i}" for i in range(n_targets)]
+        shape = ["batch"] if squeeze else ["batch", n_targets]
+        return Rescale(net, self.y_mean_, self.y_scale_, squeeze), columns, shape, extra
