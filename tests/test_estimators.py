@@ -3,9 +3,9 @@ reproducibility, resume after interruption, sklearn composition, persistence, ba
 
 from __future__ import annotations
 
-import ast
 import io
 import pickle
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -23,6 +23,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from skorch.callbacks import Callback
 
+from ecgsk.datasets import load_ptbxl_sample
 from ecgsk.estimators import ECGAugment, ECGClassifier, ECGRegressor
 from ecgsk.labels import DEEPECG_LABELS
 
@@ -32,13 +33,13 @@ TINY = "xresnet1d50-tiny"
 
 # ---------------------------------------------------------------------------- data
 @pytest.fixture(scope="module")
-def ptbxl100(ptbxl_subset_dir):
-    """The 200 real PTB-XL records at 100 Hz (12 x 1000, millivolts) and their SCP codes."""
-    wfdb = pytest.importorskip("wfdb")
-    db = pd.read_csv(ptbxl_subset_dir / "ptbxl_database.csv", index_col="ecg_id")
-    X = np.stack([wfdb.rdsamp(str(ptbxl_subset_dir / f))[0].T for f in db.filename_lr])
-    codes = [ast.literal_eval(s) for s in db.scp_codes]
-    return X.astype(np.float32), codes, db.patient_id.to_numpy()
+def ptbxl100():
+    """The 200 real PTB-XL records bundled with ecgsk at 100 Hz (12 x 1000, millivolts) and
+    the set of SCP codes of each."""
+    sample = load_ptbxl_sample(labels="scp", sfreq=100)
+    names = sample.labels.columns.to_numpy()
+    codes = [set(names[row > 0]) for row in sample.labels.to_numpy()]
+    return sample.signals, codes, sample.meta["patient_id"].to_numpy()
 
 
 def _scale(X):
@@ -269,19 +270,29 @@ def test_warm_start_keeps_training_the_same_network(small):
         net.fit(X, labels.iloc[:, :2])
 
 
-def test_warm_start_continues_an_interrupted_fit_from_its_temporary_checkpoint(small):
+def test_warm_start_continues_an_interrupted_fit_in_memory_without_writing_files(
+    small, tmp_path, monkeypatch
+):
     X, labels, _ = small
-    kwargs = dict(max_epochs=3, random_state=0, validation=0.3, **FAST)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # any temporary file would land here
+    saves = []
+    real_save = torch.save
+    monkeypatch.setattr(torch, "save", lambda *a, **k: saves.append(a[1]) or real_save(*a, **k))
+    kwargs = dict(max_epochs=3, random_state=0, validation=0.3, lr_schedule="onecycle", **FAST)
     full = ECGClassifier(TINY, **kwargs).fit(X, labels)
     net = ECGClassifier(TINY, callbacks=[InterruptAt(1)], warm_start=True, **kwargs)
     with pytest.warns(UserWarning, match="interrupted after epoch 1"):
         net.fit(X, labels)
-    path = net.checkpoint_path_
+    assert net.interrupted_ and net.checkpoint_path_ is None
     net.set_params(callbacks=None)
     net.fit(X, labels)
     assert len(net.history) == 3 and not net.interrupted_
+    np.testing.assert_allclose(
+        net.history[:, "valid_auroc"], full.history[:, "valid_auroc"], rtol=0, atol=1e-12
+    )
     np.testing.assert_allclose(net.predict_proba(X), full.predict_proba(X), rtol=1e-5, atol=1e-6)
-    assert net.checkpoint_path_ is None and not Path(path).exists()
+    # no checkpoint was asked for, so nothing was written anywhere
+    assert saves == [] and list(tmp_path.iterdir()) == []
 
 
 def test_resume_refuses_different_data(small, tmp_path):
@@ -414,11 +425,11 @@ def test_augmentation_is_per_sample_and_never_applied_at_predict_time(small):
         ECGClassifier(TINY, augment={"bogus": 1}, **FAST).fit(X, labels)
 
 
-def test_mixed_precision_is_off_on_cpu_and_its_scaler_path_trains(small, monkeypatch):
+def test_mixed_precision_is_off_on_cpu_and_its_autocast_path_trains(small, monkeypatch):
     X, labels, _ = small
     clf = ECGClassifier(TINY, max_epochs=1, amp=True, device="cpu", **FAST).fit(X, labels)
     assert not clf._amp_enabled()  # mixed precision is a CUDA feature: a no-op on CPU
-    # the autocast + GradScaler code path, exercised on CPU (bfloat16 autocast, CPU scaler)
+    # the bfloat16 autocast code path, exercised on CPU
     from ecgsk.estimators._base import _ECGNet
 
     monkeypatch.setattr(_ECGNet, "_amp_enabled", lambda self: True)

@@ -303,15 +303,17 @@ class _ECGNet(ExportMixin, NeuralNet):
                 kwargs["weight_decay"] = self.weight_decay
         return args, kwargs
 
-    def get_default_callbacks(self):
+    @property
+    def _default_callbacks(self):
+        # the property skorch's own NeuralNetClassifier overrides; get_params reads it too
         callbacks = [
             ("training_control", TrainingControl()),
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
         ]
-        if getattr(self, "resume_path_", None) is not None:
-            callbacks.insert(1, ("resume", ResumeTraining(self.resume_path_)))
+        if self.resume is not None:
+            callbacks.insert(1, ("resume", ResumeTraining(self.resume)))
         has_valid = self.validation is not None
         score = self._score_name
         if has_valid and score is not None:
@@ -330,8 +332,9 @@ class _ECGNet(ExportMixin, NeuralNet):
             )))
         if self.max_time is not None:
             callbacks.append(("time_budget", TimeBudget(self.max_time)))
-        if getattr(self, "checkpoint_path_", None) is not None:
-            callbacks.append(("checkpoint", TrainingCheckpoint(Path(self.checkpoint_path_).parent)))
+        if self.checkpoint_dir is not None or self.resume is not None:
+            path = getattr(self, "checkpoint_path_", None)
+            callbacks.append(("checkpoint", TrainingCheckpoint(Path(path).parent if path else "")))
         if self.progress_bar:
             callbacks.append(("progress_bar", ProgressBar()))
         callbacks.append(("print_log", PrintLog()))
@@ -532,14 +535,12 @@ class _ECGNet(ExportMixin, NeuralNet):
             final = self.final_epoch_ if unfinished else done + self.max_epochs
         else:
             done, final = 0, self.max_epochs
-        self.resume_path_ = None if state is None else state["path"]
         self.checkpoint_path_ = self._checkpoint_file(state)
         if continuing:
-            previous = dict(self.callbacks_).get("early_stopping")
             self.initialize_callbacks()
             self.initialize_criterion()
             if unfinished:
-                self._continue_in_memory(previous)
+                self._continue_in_memory()
             else:
                 self.schedule_offset_ = int(sum(r.get("train_batch_count", 0)
                                                 for r in self.history))
@@ -557,14 +558,19 @@ class _ECGNet(ExportMixin, NeuralNet):
             self.interrupted_ = True  # a crash can be continued like a kill (warm_start=True)
             raise
         finally:
-            for name in ("loader_generator_", "resume_path_"):
-                self.__dict__.pop(name, None)
+            self.__dict__.pop("loader_generator_", None)
         self.interrupted_ = self.stop_reason_ is None and len(self.history) < final
         self.n_epochs_ = len(self.history)
         es = dict(self.callbacks_).get("early_stopping")
         best = getattr(es, "best_epoch_", 0) if es is not None else 0
         self.best_epoch_ = int(best) if best else len(self.history)
+        self.__dict__.pop("unfinished_", None)
         if self.interrupted_:
+            # what continuing in memory needs (warm_start=True), whatever happens to callbacks_
+            self.unfinished_ = {
+                "early_stopping": None if es is None else es.state(),
+                "weights": None if es is None else es.interrupted_weights_,
+            }
             where = "" if self.checkpoint_path_ is None else f", or resume={self.checkpoint_path_!r},"
             warnings.warn(
                 f"training was interrupted after epoch {len(self.history)}; call fit again with "
@@ -575,15 +581,14 @@ class _ECGNet(ExportMixin, NeuralNet):
         self._after_fit(None if split is None else split(dataset)[1])
         return self
 
-    def _continue_in_memory(self, previous):
+    def _continue_in_memory(self):
         """Pick up an interrupted fit where it stopped (last weights, early-stopping state)."""
+        unfinished = self.__dict__.pop("unfinished_", None) or {}
         es = dict(self.callbacks_).get("early_stopping")
-        if previous is None:
-            return
-        if es is not None:
-            es.pending_state_ = previous.state()
-        if previous.interrupted_weights_ is not None:
-            self._bare_module().load_state_dict(previous.interrupted_weights_)
+        if es is not None and unfinished.get("early_stopping") is not None:
+            es.pending_state_ = unfinished["early_stopping"]
+        if unfinished.get("weights") is not None:
+            self._bare_module().load_state_dict(unfinished["weights"])
 
     def _checkpoint_file(self, state):
         """Where this fit writes its checkpoint: None unless checkpoints were asked for."""
@@ -635,8 +640,8 @@ class _ECGNet(ExportMixin, NeuralNet):
 
     def _predict_with(self, output, X) -> np.ndarray:
         """``output``'s link function (the one the export uses) applied to the logits of ``X``."""
-        return apply_link(self._inference_graph(torch.nn.Identity(), output)[0],
-                          self._logits_tensor(X))
+        logits = self._logits_tensor(X)
+        return apply_link(self._inference_graph(torch.nn.Identity(), output)[0], logits)
 
     def transform(self, X):
         """Embeddings from the network's ``forward_features``.
