@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from ..leads import canonical_lead_names
+from ..preprocessing._introspection import lead_step, pipeline_rates
 from ._batches import GuardedItems
 from ._errors import CLIError
 from ._models import LoadedModel
-from ._pipeline_spec import lead_step, pipeline_rates
 
 
 @dataclass

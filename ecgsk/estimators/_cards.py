@@ -619,7 +619,7 @@ def _section(card: dict, schema: dict, where: str) -> None:
         raise ValueError(f"{where} must be an object, got {type(card).__name__}")
     for key, spec in schema.items():
         if key not in card:
-            if spec.required:
+            if isinstance(spec, dict) or spec.required:
                 raise ValueError(f"{where}.{key} is missing")
             continue
         if isinstance(spec, dict):
@@ -835,6 +835,7 @@ def validate_card(card, fmt: str, where: str = "card") -> dict:
         if version >= 2 and pre is not None:
             _section(pre, {"version": _Spec("int", minimum=1), "step": _Spec("dict"),
                            "repr": _Spec("str", required=False)}, f"{where}.preprocessing")
+            preprocessing_from_data(pre, f"{where}.preprocessing")  # allow-listed, rebuildable
     elif fmt == ENCODER_FORMAT:
         _check_plain_kwargs(card["model"]["kwargs"], f"{where}.model.kwargs")
         leads = card["input"].get("leads")
@@ -851,21 +852,17 @@ def write_card(path, card: dict) -> Path:
     """Validate ``card`` and write it as JSON to ``path``; return the path."""
     path = Path(path)
     validate_card(card, card.get("format"), str(path))
-    path.write_text(json.dumps(card, indent=2, ensure_ascii=False, allow_nan=False))
+    path.write_text(json.dumps(card, indent=2, ensure_ascii=False))
     return path
 
 
 def parse_card(text, fmt: str, where: str = "card") -> dict:
     """Parse and validate a card's JSON text (``ValueError`` naming ``where`` if it is not)."""
     try:
-        card = json.loads(text, parse_constant=_refuse_constant)
+        card = json.loads(text)
     except (json.JSONDecodeError, ValueError, TypeError, RecursionError) as exc:
         raise ValueError(f"{where} is not valid JSON ({exc})") from None
     return validate_card(card, fmt, where)
-
-
-def _refuse_constant(name):
-    raise ValueError(f"{name} is not a JSON value")
 
 
 def read_card(path, fmt: str) -> dict:
