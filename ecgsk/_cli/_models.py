@@ -5,17 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..estimators._cards import (
-    ENCODER_CARD,
-    ENCODER_FORMAT,
-    MODEL_CARD,
-    MODEL_FORMAT,
-    preprocessing_from_data,
-    read_card,
-    upgraded_model_card,
-)
-from ..preprocessing._introspection import pipeline_rates
 from ._errors import CLIError
+
+# the file names and formats of ecgsk.estimators._cards (not imported here: it loads torch)
+MODEL_CARD, MODEL_FORMAT = "card.json", "ecgsk-model"
+ENCODER_CARD, ENCODER_FORMAT = "encoder.json", "ecgsk-encoder"
 
 _ESTIMATORS = ("ECGClassifier", "ECGRegressor")
 
@@ -87,6 +81,8 @@ def _check_device(device: str) -> None:
 
 def _read_card(path: Path, fmt: str, what: str = "MODEL") -> dict:
     """The validated card at ``path`` (the one card reader of ecgsk, errors as usage errors)."""
+    from ..estimators._cards import read_card, upgraded_model_card
+
     try:
         card = read_card(path, fmt)
         return upgraded_model_card(card, str(path)) if fmt == MODEL_FORMAT else card
@@ -95,6 +91,8 @@ def _read_card(path: Path, fmt: str, what: str = "MODEL") -> dict:
 
 
 def _card_preprocessing(card: dict, path: Path, what: str):
+    from ..estimators._cards import preprocessing_from_data
+
     try:
         return preprocessing_from_data(card.get("preprocessing"), f"{path}: preprocessing")
     except ValueError as exc:
@@ -151,6 +149,7 @@ def load_model(path, *, device: str = "auto", what: str = "MODEL") -> LoadedMode
 
 def _load_estimator(folder: Path, device: str, what: str) -> LoadedModel:
     from .. import estimators
+    from ..preprocessing._introspection import pipeline_rates
 
     card = _read_card(folder / MODEL_CARD, MODEL_FORMAT, what)
     name = card["estimator"]

@@ -194,7 +194,8 @@ class ItemSpec:
         ``resample`` is true, else it is an error.
     n_times : int
         Samples before preprocessing (at ``sfreq``). A record of another length
-        is cropped or zero-padded (centred) when ``crop`` is true, else it is
+        is cropped or zero-padded (centred) when ``crop`` is true, kept as it is
+        when ``any_length`` is true (each item then has its record's length), else it is
         an error.
     preprocessing : fitted transformer or None
         Applied to ``x[None]``.
@@ -209,6 +210,7 @@ class ItemSpec:
     crop: bool = False
     preprocessing: object = None
     out_shape: tuple[int, int] | None = None
+    any_length: bool = False
 
     def conform(self, signal: np.ndarray, leads, sfreq: float, where: str) -> np.ndarray:
         """Lead order, rate and length of one record; raise ``ValueError`` naming ``where``."""
@@ -229,7 +231,7 @@ class ItemSpec:
                     "(pass sfreq= to resample every record to one rate)"
                 )
             x = Resample(sfreq, self.sfreq).fit_transform(x[None])[0]
-        if x.shape[1] != self.n_times:
+        if x.shape[1] != self.n_times and not (self.any_length and not self.crop):
             if not self.crop:
                 raise ValueError(
                     f"{where} has {x.shape[1]} samples per lead at {self.sfreq:g} Hz, expected "
