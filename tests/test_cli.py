@@ -13,8 +13,6 @@ import torch
 from sklearn.metrics import f1_score, roc_auc_score
 
 from ecgsk import ECGClassifier, ECGRegressor
-from ecgsk._cli._errors import CLIError
-from ecgsk._cli._pipeline_spec import pipeline_from_card
 from ecgsk.cli import main
 from ecgsk.datasets import load_ptbxl_sample
 from ecgsk.estimators import save_encoder
@@ -357,16 +355,19 @@ def test_interrupt_and_unexpected_errors_give_their_exit_codes(classifier, cohor
 
 
 def test_card_preprocessing_is_rebuilt_without_running_code():
+    from ecgsk.estimators._cards import preprocessing_from_data, preprocessing_to_data
+
     original = make_deepecg_preprocessing(
         500, input_leads=["I", "II", "V1", "V2", "V3", "V4", "V5", "V6"], bandpass=(0.5, 40),
         powerline=60, crop="start")
-    rebuilt = pipeline_from_card(repr(original))
-    assert repr(rebuilt) == repr(original)
-    X = load_ptbxl_sample().signals[:2][:, [0, 1, 6, 7, 8, 9, 10, 11]]
-    np.testing.assert_array_equal(rebuilt.fit_transform(X), original.fit_transform(X))
+    for stored in (preprocessing_to_data(original), repr(original)):  # current, version-1 text
+        rebuilt = preprocessing_from_data(stored)
+        assert repr(rebuilt) == repr(original)
+        X = load_ptbxl_sample().signals[:2][:, [0, 1, 6, 7, 8, 9, 10, 11]]
+        np.testing.assert_array_equal(rebuilt.fit_transform(X), original.fit_transform(X))
     for text, match in [("__import__('os').system('true')", "only ecgsk.preprocessing"),
                         ("ECGPipeline(steps=[('a', ...)])", "truncated"),
                         ("CropOrPad(n_times=open('x'))", "only ecgsk.preprocessing"),
                         ("CropOrPad(n_times=2500).fit", "literal")]:
-        with pytest.raises(CLIError, match=match):
-            pipeline_from_card(text)
+        with pytest.raises(ValueError, match=match):
+            preprocessing_from_data(text)

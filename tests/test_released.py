@@ -19,15 +19,16 @@ from sklearn.pipeline import make_pipeline
 
 from ecgsk import ECGClassifier
 from ecgsk.datasets import load_ptbxl_sample
-from ecgsk.estimators._released import (
+from ecgsk.labels import DEEPECG_LABELS
+from ecgsk.preprocessing import make_deepecg_preprocessing
+from ecgsk.released import (
     DEEPECG_SSL_OUTPUT_LABELS,
     ReleasedTorchScript,
     detect_release_kind,
+    parse_conv_layers,
+    read_fairseq_checkpoint,
     ssl_output_permutation,
 )
-from ecgsk.labels import DEEPECG_LABELS
-from ecgsk.nn._fairseq import parse_conv_layers, read_fairseq_checkpoint
-from ecgsk.preprocessing import make_deepecg_preprocessing
 
 # DeepECG_Docker (utils/constants.py): probabilities in label-list order are
 # wcr_output[:, WCR_COLUMN_CONVERSION]; a fact about the release, checked against our order.
@@ -420,7 +421,7 @@ def test_released_classifier_in_a_pipeline_on_the_bundled_sample(ssl_clf, ecgs):
 @pytest.mark.parametrize("stored", ["weight-norm", "plain"])
 @pytest.mark.parametrize("weight_norm", [False, True])
 def test_load_fairseq_ssl_positional_conv_forms(tmp_path, ecgs, stored, weight_norm):
-    from ecgsk.nn._fairseq import fold_weight_norm, load_fairseq_ssl
+    from ecgsk.released import fold_weight_norm, load_fairseq_ssl
 
     _, X = ecgs
     params = _ssl_params(seed=2)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import torch
 
+from ._args import add_command, add_input_options, print_notes
 from ._errors import EXIT_FAILURES, EXIT_OK, CLIError
-from ._inputs import open_for_model
-from ._loop import add_command, add_input_options, print_notes, run_over_input
-from ._models import LoadedModel, load_model
 from ._outputs import CsvStream, NpyRows, check_output, report_failures, sibling
+
+if TYPE_CHECKING:
+    from ._models import LoadedModel
 
 DESCRIPTION = """\
 Compute the embedding of every record of INPUT with an encoder saved by ECGPretrainer.save
@@ -55,6 +56,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _embedder(model: LoadedModel):
+    import torch
+
     if model.estimator is not None:
         est = model.estimator
         return est.transform
@@ -86,6 +89,10 @@ def _deepecg_factory(model: LoadedModel):
 
 def run(args) -> int:
     """Run ``ecgsk embed``; return the exit code."""
+    from ._inputs import open_for_model
+    from ._loop import run_over_input
+    from ._models import load_model
+
     out = check_output(args.out, suffixes=(".npy", ".csv"))
     model = load_model(args.model, device=args.device)
     factory = _deepecg_factory(model) if args.deepecg else None

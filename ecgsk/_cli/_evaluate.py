@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._args import add_command, checked_value, lead_list, non_negative_int
 from ._errors import EXIT_OK, CLIError
-from ._loop import add_command, checked_value, lead_list, non_negative_int
 from ._outputs import check_output, sibling
 
 DESCRIPTION = """\

@@ -7,14 +7,15 @@ import json
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..leads import canonical_lead_names
-from ._batches import GuardedItems
 from ._errors import CLIError
-from ._models import LoadedModel
-from ._pipeline_spec import lead_step, pipeline_rates
+
+if TYPE_CHECKING:
+    from ._models import LoadedModel
 
 
 @dataclass
@@ -225,6 +226,8 @@ def check_matches(inp: Input, model: LoadedModel, *, why: str, what: str = "INPU
 
 def _tell_leads(pipe, leads) -> None:
     """Give the lead step of ``pipe`` the lead names of INPUT."""
+    from ..preprocessing._introspection import lead_step
+
     step = lead_step(pipe)
     if step is not None and leads is not None:
         step.set_params(input_leads=list(leads))
@@ -243,6 +246,8 @@ def open_for_model(args, model: LoadedModel, *, make_pipeline=None, what: str = 
       or a subset from which the limb leads are derived, works).
     - Otherwise INPUT must match the network input.
     """
+    from ..preprocessing._introspection import pipeline_rates
+
     notes: list[str] = []
     path = Path(args.input)
     kind = input_kind(path) if path.exists() else "records"
@@ -295,6 +300,8 @@ def fit_on_first_record(dataset, pipe, model: LoadedModel, *, what: str = "INPUT
     Returns the fitted pipeline (or None). Records that fail before the first readable one
     are found again (and reported) by the batch loop.
     """
+    from ._batches import GuardedItems
+
     if pipe is None:
         return None
     items = GuardedItems(dataset)

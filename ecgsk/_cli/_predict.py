@@ -8,10 +8,8 @@ import sys
 import numpy as np
 import pandas as pd
 
+from ._args import add_command, add_input_options, checked_value, print_notes
 from ._errors import EXIT_FAILURES, EXIT_OK, CLIError
-from ._inputs import open_for_model
-from ._loop import add_command, add_input_options, checked_value, print_notes, run_over_input
-from ._models import load_model
 from ._outputs import CsvStream, check_output, report_failures, sibling
 
 DESCRIPTION = """\
@@ -110,6 +108,10 @@ def _resolve_thresholds(est, choice) -> np.ndarray | None:
 
 def run(args) -> int:
     """Run ``ecgsk predict``; return the exit code."""
+    from ._inputs import open_for_model
+    from ._loop import run_over_input
+    from ._models import load_model
+
     out = check_output(args.out, suffixes=(".csv",))
     model = load_model(args.model, device=args.device)
     if model.kind == "encoder":

@@ -6,9 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ._args import add_command, checked_value, positive_float, positive_int
 from ._errors import EXIT_FAILURES, EXIT_OK, CLIError
-from ._inputs import input_kind
-from ._loop import add_command, checked_value, positive_float, positive_int
 from ._outputs import _SHOWN_FAILURES, failure_line
 
 DESCRIPTION = """\
@@ -93,6 +92,8 @@ def run(args) -> int:
                        "--n-times")
     if not source.exists() and not source.with_name(source.name + ".hea").is_file():
         raise CLIError(f"INPUT {source} does not exist")
+    from ._inputs import input_kind
+
     kind = input_kind(source) if source.exists() else "records"
     if kind != "records":
         raise CLIError(f"INPUT {source} is already an array ({kind}); preprocess converts "

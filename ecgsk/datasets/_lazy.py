@@ -17,8 +17,6 @@ from ..io._common import check_errors_option
 from ..io._convert import PREPROCESSING_ATTR, open_store
 from ..io._items import (
     ItemSpec,
-    check_preprocessing,
-    describe_preprocessing,
     find_record_files,
     find_reference,
     fit_once,
@@ -27,6 +25,7 @@ from ..io._items import (
     scan_header,
 )
 from ..leads import STANDARD_12, canonical_lead_names
+from ..preprocessing._introspection import check_preprocessing, describe_preprocessing
 
 _ZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray")
 

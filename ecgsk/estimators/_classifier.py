@@ -592,7 +592,7 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _SupervisedECGNet):
         >>> clf.thresholds_[list(clf.classes_).index("Afib")]  # doctest: +SKIP
         0.2
         """
-        from ._released import load_deepecg
+        from ..released import load_deepecg
 
         return load_deepecg(cls, path, kind=kind, device=device, thresholds=thresholds,
                             trust_checkpoint=trust_checkpoint)

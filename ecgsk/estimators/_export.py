@@ -42,10 +42,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ._cards import EXPORT_FORMAT, card_header, parse_card, read_torchscript_card, validate_card
 from ._links import Embeddings
-from ._persistence import card_header
 
-EXPORT_FORMAT = "ecgsk-export"
 EXPORT_VERSION = 1
 INPUT_NAME = "ecg"
 CARD_KEY = "ecgsk_card"
@@ -245,7 +244,7 @@ def build_inference_module(estimator, output=None, *, n_times=None, sfreq=None, 
         },
         **extra,
     }
-    return module.eval(), card
+    return module.eval(), validate_card(card, EXPORT_FORMAT, "export card")
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -604,13 +603,11 @@ def read_export_card(path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist")
     if zipfile.is_zipfile(path):
-        extra = {TORCHSCRIPT_CARD_FILE: ""}
-        with _quiet_torch():
-            torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
-        text = extra[TORCHSCRIPT_CARD_FILE]
+        # read as a zip: the archive's code is never loaded to read its card
+        text = read_torchscript_card(path)
         if not text:
             raise ValueError(f"{path} is a TorchScript archive without an ecgsk card")
-        return json.loads(text)
+        return parse_card(text, EXPORT_FORMAT, f"{path} ({TORCHSCRIPT_CARD_FILE})")
     _require_onnx(for_export=False)
     import onnx
 
@@ -621,7 +618,7 @@ def read_export_card(path) -> dict:
     props = {p.key: p.value for p in model.metadata_props}
     if CARD_KEY not in props:
         raise ValueError(f"{path} is an ONNX file without an ecgsk card (metadata '{CARD_KEY}')")
-    return json.loads(props[CARD_KEY])
+    return parse_card(props[CARD_KEY], EXPORT_FORMAT, f"{path} (metadata '{CARD_KEY}')")
 
 
 # ---------------------------------------------------------------------------- estimator methods

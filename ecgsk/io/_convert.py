@@ -34,14 +34,16 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_sfreq
-from ._items import (
-    ItemSpec,
+from ..preprocessing._introspection import (
     check_preprocessing,
     describe_preprocessing,
+    preprocessing_repr,
+)
+from ._items import (
+    ItemSpec,
     find_record_files,
     find_reference,
     fit_once,
-    preprocessing_repr,
     record_ids,
 )
 

@@ -47,19 +47,17 @@ from __future__ import annotations
 
 import argparse
 import ast
-import io
 import numbers
 import pickle
 import re
-import warnings
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
-from ._registry import build_model
+from ..nn import build_model
+from ._torchscript import is_torchscript_archive
 
 #: Encoder prefixes of the state-dict keys, in the order they are tried.
 ENCODER_PREFIXES: tuple[str, ...] = ("encoder.", "w2v_encoder.w2v_model.")
@@ -72,7 +70,6 @@ PRETRAINING_ONLY: tuple[str, ...] = (
 #: Where the positional convolution lives: new fairseq-signals, then older releases.
 _POS_CONV_PREFIXES: tuple[str, ...] = ("conv_pos.pos_conv.0.", "encoder.pos_conv.0.")
 _DEFAULT_CONV_LAYERS = "[(256, 2, 2)] * 4"
-_JIT_DEPRECATION = r"`torch\.jit\.\w+` is deprecated"
 _SHOWN = 5
 
 
@@ -98,25 +95,6 @@ class FairseqCheckpoint(dict):
     def state_dict(self) -> dict[str, Tensor]:
         """The model's state dict (``self["model"]``)."""
         return self["model"]
-
-
-def is_torchscript_archive(path) -> bool:
-    """True if ``path`` is a TorchScript archive (a zip with ``code/`` and ``constants.pkl``).
-
-    Examples
-    --------
-    >>> import tempfile, torch
-    >>> path = tempfile.mktemp(suffix=".pt")
-    >>> torch.save({"w": torch.zeros(1)}, path)
-    >>> is_torchscript_archive(path)
-    False
-    """
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-    except (zipfile.BadZipFile, OSError):
-        return False
-    return any(n.endswith("constants.pkl") or "/code/" in n for n in names)
 
 
 def _numpy_globals() -> list:
@@ -730,49 +708,3 @@ def load_fairseq_ssl(path_or_ckpt, n_times: int = 2500, weight_norm: bool = Fals
                         n_outputs=config["n_outputs"], **{**arch, **kwargs})
     model.load_state_dict(convert_fairseq_state_dict(ckpt, model))
     return model.eval(), config
-
-
-def torchscript_bytes(module: torch.jit.ScriptModule) -> bytes:
-    """Serialise a TorchScript module to bytes (``torch.jit.save`` into memory).
-
-    Examples
-    --------
-    >>> import torch
-    >>> scripted = torch.jit.script(torch.nn.Linear(2, 1))
-    >>> type(load_torchscript(io.BytesIO(torchscript_bytes(scripted)))).__name__
-    'RecursiveScriptModule'
-    """
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_JIT_DEPRECATION, category=DeprecationWarning)
-        torch.jit.save(module, buffer)
-    return buffer.getvalue()
-
-
-def load_torchscript(source) -> torch.jit.ScriptModule:
-    """``torch.jit.load`` on the CPU, without torch's deprecation warning for TorchScript.
-
-    The released DeepECG-SL model only exists as TorchScript, so the warning (which asks to
-    move to ``torch.export``) is not something a user of the file can act on.
-
-    Parameters
-    ----------
-    source : str, path or file-like
-        The archive.
-
-    Returns
-    -------
-    torch.jit.ScriptModule
-
-    Examples
-    --------
-    >>> import io, torch
-    >>> scripted = torch.jit.script(torch.nn.Linear(2, 1))
-    >>> load_torchscript(io.BytesIO(torchscript_bytes(scripted))).original_name
-    'Linear'
-    """
-    if isinstance(source, Path):
-        source = str(source)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_JIT_DEPRECATION, category=DeprecationWarning)
-        return torch.jit.load(source, map_location="cpu")
