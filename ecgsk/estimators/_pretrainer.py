@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import numbers
 
 import numpy as np
@@ -17,27 +18,36 @@ from ._data import PretextDataset
 from ._encoder import save_encoder
 
 LOSS_NAMES = ("wav2vec2", "cmsc", "diversity", "feature_penalty")
+ADAM_EPS = 1e-6
 
 
 class ECGPretrainer(TransformerMixin, _ECGNet):
     """Pretrain an ECG transformer without labels, as DeepECG-SSL does.
 
-    Each 10 s ECG is cut into two 5 s segments, corrupted by random lead masking
-    (each lead zeroed with probability ``lead_mask_prob``) and optional
-    augmentation, and the encoder learns from:
+    The defaults are the release's ``w2v_cmsc_rlm`` configuration (fairseq-signals,
+    ``examples/w2v_cmsc/config/pretraining/w2v_cmsc_rlm.yaml``): each 10 s ECG is cut into
+    two 5 s segments, each segment corrupted by random lead masking (each lead zeroed with
+    probability ``lead_mask_prob``) and optional augmentation, and the encoder learns from:
 
-    - ``"wav2vec2"``: masked contrastive prediction of quantized conv features
-      (Gumbel product quantizer 2 x 320, final dim 256, mask probability 0.65, span
-      10, 100 distractors, temperature 0.1, diversity weight 0.1, feature penalty 10);
-    - ``"cmsc"``: contrastive multi-segment coding: segments of the same ECG, and of
-      the same patient when ``fit`` gets ``groups``, are positives (InfoNCE,
-      temperature 0.1).
+    - ``"wav2vec2"``: masked contrastive prediction of quantized conv features (Gumbel product
+      quantizer 2 x 320, final dim 256; fairseq's span masks, probability 0.65, span 10,
+      every row trimmed to the batch's smallest count; 100 distractors drawn with
+      replacement; temperature 0.1; diversity weight 0.1; feature penalty 10; gradient into
+      the conv encoder x 0.1; dropout 0.1 on the features that become targets);
+    - ``"cmsc"``: contrastive multi-segment coding on the mean-pooled transformer output
+      (no projection): the first and second segments of the same ECG, and of the same
+      patient when ``fit`` gets ``groups``, are positives in a cross-segment InfoNCE
+      (temperature 0.1).
 
     ``objectives=("wav2vec2", "cmsc")`` with ``lead_mask_prob=0.5`` is the paper's
-    "W2V+CMSC+RLM". Each objective's loss is logged per epoch in ``history_``
-    (``train_wav2vec2``, ``train_cmsc``, ...). Training machinery (progress bar,
-    schedules, checkpoints and resume, time budget, devices and mixed precision) is
-    that of :class:`ECGClassifier`.
+    "W2V+CMSC+RLM"; the optimiser is Adam with decoupled weight decay (AdamW), betas
+    (0.9, 0.98), eps 1e-6, weight decay 0.01, and a fixed learning rate of 5e-5 without
+    warm-up (``lr_schedule=None``). The release trains for up to 1000 epochs with about 2000
+    ECGs per update; ``pretext_options`` sets everything of :class:`ecgsk.ssl.SSLPretextModel`
+    (for example ``keep_one_lead=True``, ecgsk's option that never zeroes all 12 leads).
+    Each objective's loss is logged per epoch in ``history_`` (``train_wav2vec2``,
+    ``train_cmsc``, ...). Training machinery (progress bar, checkpoints and resume, time
+    budget, devices and mixed precision) is that of :class:`ECGClassifier`.
 
     After ``fit``, ``transform(X)`` returns embeddings, ``save(path)`` writes the
     encoder with its card, and ``ECGClassifier(encoder=pretrainer)``,
@@ -56,10 +66,15 @@ class ECGPretrainer(TransformerMixin, _ECGNet):
     sfreq : float, default=250.0
         Sampling rate of ``X`` (Hz), needed to turn ``segment_seconds`` into samples.
     lr : float, default=5e-5
+        The release's fixed learning rate.
     betas : tuple of float, default=(0.9, 0.98)
-        Adam momentum parameters (the paper's optimiser is Adam (0.9, 0.98), weight decay 0.01).
+        Adam momentum parameters (the release: Adam (0.9, 0.98), eps 1e-6, weight decay 0.01;
+        eps can be changed with ``optimizer__eps``).
     weight_decay : float, default=0.01
-    batch_size, max_epochs, device, random_state, validation, patience, lr_schedule, \
+    lr_schedule : None or str, default=None
+        None keeps the learning rate fixed, as the release (``lr_scheduler: fixed``, no
+        warm-up); the schedules of :class:`ECGClassifier` (``"cosine"``, ...) are options.
+    batch_size, max_epochs, device, random_state, validation, patience, \
 grad_clip, max_time, amp, num_workers, checkpoint_dir, resume, callbacks, progress_bar, \
 verbose, warm_start
         As for :class:`ECGClassifier`. Early stopping (``patience``) follows the
@@ -69,7 +84,9 @@ verbose, warm_start
         masking is controlled by ``lead_mask_prob``.
     pretext_options : dict, optional
         Further keyword arguments of :class:`ecgsk.ssl.SSLPretextModel` (``mask_prob``,
-        ``mask_span``, ``n_negatives``, ``temperature``, ``n_entries``, ``final_dim``, ...).
+        ``mask_span``, ``n_negatives``, ``temperature``, ``n_entries``, ``final_dim``,
+        ``feature_grad_mult``, ``feature_dropout``, ``keep_one_lead``, ...); their defaults
+        are the release's.
 
     Attributes
     ----------
@@ -110,6 +127,7 @@ verbose, warm_start
         sfreq=250.0,
         lr=5e-5,
         betas=(0.9, 0.98),
+        lr_schedule=None,
         pretext_options=None,
         **kwargs,
     ):
@@ -125,7 +143,7 @@ verbose, warm_start
         self.betas = betas
         self.pretext_options = pretext_options
         # the shared training parameters (batch_size, max_epochs, ...) are those of _ECGNet
-        super().__init__(module, lr=lr, **kwargs)
+        super().__init__(module, lr=lr, lr_schedule=lr_schedule, **kwargs)
 
     # ------------------------------------------------------------------ parameters
     def _check_params(self):
@@ -248,6 +266,8 @@ verbose, warm_start
         named = [(n, p) for n, p in self.get_all_learnable_params() if p.requires_grad]
         args, kwargs = self._optimizer_kwargs(named)
         kwargs.setdefault("betas", tuple(self.betas))
+        if "eps" in inspect.signature(self.optimizer).parameters:
+            kwargs.setdefault("eps", ADAM_EPS)  # the release's adam_eps
         self.optimizer_ = self.optimizer(*args, **kwargs)
         return self
 

@@ -8,8 +8,10 @@ fine-tunes it. The architecture (``"deepecg-ssl"``):
   2500 samples -> 156 time steps of 256 features;
 - LayerNorm(256) and a linear projection to the model width 768 (then input dropout 0.1);
 - convolutional positional embedding: ``Conv1d(768, 768, kernel=128, groups=16)`` with "same"
-  padding (the extra step of the even kernel is dropped), GELU, added to the tokens
-  (weight normalisation as in wav2vec 2.0 is optional: ``pos_conv_weight_norm=True``);
+  padding (the extra step of the even kernel is dropped), GELU, added to the tokens; its
+  weight is weight-normalised over the kernel dimension as in wav2vec 2.0 and the release
+  (``torch.nn.utils.weight_norm(conv, dim=2)``; ``pos_conv_weight_norm=False`` gives a plain
+  convolution);
 - 12 post-LN transformer layers (width 768, 12 heads, FFN 3072, GELU, dropout 0.1, attention
   dropout 0.1) after a LayerNorm (``layer_norm_first=True`` gives the pre-LN variant with the
   LayerNorm at the end instead);
@@ -23,14 +25,15 @@ The pieces the self-supervised objectives need are methods: :meth:`ECGTransforme
 :meth:`~ECGTransformer.pool`.
 
 Measured sizes for ``(n_leads, n_times, n_outputs) = (12, 2500, 77)`` with the defaults
-(mean pooling, no weight norm; weight norm adds 128 parameters):
+(mean pooling, weight-normalised positional conv, whose ``g`` adds ``pos_conv_kernel`` parameters:
+128, or 16 for the tiny model):
 
 ======================  ===========  ====================================================
 name                    parameters   configuration
 ======================  ===========  ====================================================
-``deepecg-ssl``         90,433,101   12 layers, width 768, FFN 3072, 12 heads
-``deepecg-ssl-small``   62,081,613   8 layers, otherwise as ``deepecg-ssl``
-``deepecg-ssl-tiny``    97,741       2 layers, width 64, FFN 128, 4 heads, 32-channel
+``deepecg-ssl``         90,433,229   12 layers, width 768, FFN 3072, 12 heads
+``deepecg-ssl-small``   62,081,741   8 layers, otherwise as ``deepecg-ssl``
+``deepecg-ssl-tiny``    97,757       2 layers, width 64, FFN 128, 4 heads, 32-channel
                                      conv encoder, positional conv kernel 16 / 4 groups
 ======================  ===========  ====================================================
 """
@@ -91,22 +94,89 @@ class ConvFeatureEncoder(nn.Module):
         return self.layers(x)
 
 
+class _WeightNormParameters(nn.Module):
+    """Holds ``g`` (``original0``) and ``v`` (``original1``) of a weight-normalised weight."""
+
+    def __init__(self, g: Tensor, v: Tensor):
+        super().__init__()
+        self.original0 = nn.Parameter(g)
+        self.original1 = nn.Parameter(v)
+
+
+class _WeightNormParametrizations(nn.Module):
+    """Container named like torch's parametrizations, so that state-dict keys are identical."""
+
+    def __init__(self, g: Tensor, v: Tensor):
+        super().__init__()
+        self.weight = _WeightNormParameters(g, v)
+
+
+class WeightNormConv1d(nn.Module):
+    """``Conv1d`` with the weight ``g * v / ||v||``, the norm over all dims but the kernel's.
+
+    This is ``torch.nn.utils.weight_norm(conv, dim=2)`` of wav2vec 2.0 and fairseq-signals,
+    computed in ``forward`` instead of through a parametrization, so that the module pickles,
+    scripts and exports like any other. Its state-dict keys are those of
+    ``torch.nn.utils.parametrizations.weight_norm``:
+    ``parametrizations.weight.original0`` (``g``, shape ``(1, 1, kernel)``),
+    ``parametrizations.weight.original1`` (``v``) and ``bias``.
+
+    Parameters
+    ----------
+    conv : torch.nn.Conv1d
+        The convolution to normalise; its weight gives the initial ``v`` and ``g = ||v||``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> conv = torch.nn.Conv1d(4, 4, 3, padding=1, groups=2)
+    >>> wn = WeightNormConv1d(conv)
+    >>> torch.allclose(wn(torch.ones(1, 4, 5)), conv(torch.ones(1, 4, 5)), atol=1e-6)
+    True
+    """
+
+    def __init__(self, conv: nn.Conv1d):
+        super().__init__()
+        if conv.bias is None:
+            raise ValueError("WeightNormConv1d expects a convolution with a bias")
+        v = conv.weight.detach().clone()
+        g = v.norm(p=2, dim=(0, 1), keepdim=True)
+        self.parametrizations = _WeightNormParametrizations(g, v)
+        self.bias = nn.Parameter(conv.bias.detach().clone())
+        self.padding = int(conv.padding[0])
+        self.groups = int(conv.groups)
+
+    @property
+    def weight(self) -> Tensor:
+        """The effective convolution weight ``g * v / ||v||``."""
+        v = self.parametrizations.weight.original1
+        g = self.parametrizations.weight.original0
+        return g * v / v.norm(p=2, dim=(0, 1), keepdim=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        v = self.parametrizations.weight.original1
+        g = self.parametrizations.weight.original0
+        weight = g * v / v.norm(p=2, dim=(0, 1), keepdim=True)
+        return F.conv1d(x, weight.to(x.dtype), self.bias.to(x.dtype), padding=self.padding,
+                        groups=self.groups)
+
+
 class ConvPositionalEmbedding(nn.Module):
     """Grouped-conv relative positional embedding of wav2vec 2.0, on ``(B, T, D)`` tokens.
 
-    Returns the embedding (to be added to the tokens), same shape as the input.
+    Returns the embedding (to be added to the tokens), same shape as the input. With
+    ``weight_norm=True`` (the release) the convolution is a :class:`WeightNormConv1d`.
     """
 
-    def __init__(self, dim: int, kernel: int, groups: int, weight_norm: bool = False):
+    def __init__(self, dim: int, kernel: int, groups: int, weight_norm: bool = True):
         super().__init__()
         if dim % groups:
             raise ValueError(f"embed_dim={dim} must be divisible by pos_conv_groups={groups}")
-        self.conv = nn.Conv1d(dim, dim, kernel, padding=kernel // 2, groups=groups)
+        conv = nn.Conv1d(dim, dim, kernel, padding=kernel // 2, groups=groups)
         std = math.sqrt(4.0 / (kernel * dim))
-        nn.init.normal_(self.conv.weight, mean=0.0, std=std)
-        nn.init.zeros_(self.conv.bias)
-        if weight_norm:
-            self.conv = nn.utils.parametrizations.weight_norm(self.conv, name="weight", dim=2)
+        nn.init.normal_(conv.weight, mean=0.0, std=std)
+        nn.init.zeros_(conv.bias)
+        self.conv: nn.Module = WeightNormConv1d(conv) if weight_norm else conv
         # An even kernel with padding k // 2 yields one extra step; it is dropped.
         self.trim = 1 if kernel % 2 == 0 else 0
         self.act = nn.GELU()
@@ -191,8 +261,10 @@ class ECGTransformer(ECGModule):
         Kernel of the convolutional positional embedding.
     pos_conv_groups : int, default=16
         Groups of the convolutional positional embedding.
-    pos_conv_weight_norm : bool, default=False
-        Weight-normalise the positional conv (as wav2vec 2.0; not TorchScript-able).
+    pos_conv_weight_norm : bool, default=True
+        Weight-normalise the positional conv over its kernel dimension, as wav2vec 2.0 and
+        the DeepECG-SSL release do (:class:`WeightNormConv1d`; it pickles, scripts and
+        exports). False gives a plain convolution.
     dropout : float, default=0.1
         Dropout in the transformer layers and after the positional embedding.
     attention_dropout : float, default=0.1
@@ -245,7 +317,7 @@ class ECGTransformer(ECGModule):
         ffn_dim: int = 3072,
         pos_conv_kernel: int = 128,
         pos_conv_groups: int = 16,
-        pos_conv_weight_norm: bool = False,
+        pos_conv_weight_norm: bool = True,
         dropout: float = 0.1,
         attention_dropout: float = 0.1,
         activation_dropout: float = 0.0,
@@ -387,7 +459,7 @@ def _ssl(n_leads, n_times, n_outputs, defaults, kwargs) -> ECGTransformer:
 
 
 @register_model(
-    "deepecg-ssl", n_params=90_433_101,
+    "deepecg-ssl", n_params=90_433_229,
     description="DeepECG-SSL: wav2vec 2.0-style ECG transformer, 12 x 768, conv encoder 16x",
 )
 def _deepecg_ssl(n_leads: int, n_times: int, n_outputs: int, **kwargs) -> ECGTransformer:
@@ -395,7 +467,7 @@ def _deepecg_ssl(n_leads: int, n_times: int, n_outputs: int, **kwargs) -> ECGTra
 
 
 @register_model(
-    "deepecg-ssl-small", n_params=62_081_613,
+    "deepecg-ssl-small", n_params=62_081_741,
     description="DeepECG-SSL with 8 transformer layers",
 )
 def _deepecg_ssl_small(n_leads: int, n_times: int, n_outputs: int, **kwargs) -> ECGTransformer:
@@ -409,7 +481,7 @@ _TINY = {
 
 
 @register_model(
-    "deepecg-ssl-tiny", n_params=97_741, tiny=True,
+    "deepecg-ssl-tiny", n_params=97_757, tiny=True,
     description="DeepECG-SSL structure at test size (2 layers of width 64)",
 )
 def _deepecg_ssl_tiny(n_leads: int, n_times: int, n_outputs: int, **kwargs) -> ECGTransformer:

@@ -10,7 +10,7 @@
 
 from ._losses import cmsc_loss, sample_negatives, wav2vec2_contrastive_loss
 from ._masking import compute_span_mask, random_lead_mask
-from ._pretext import OBJECTIVES, SSLPretextModel, split_segments
+from ._pretext import OBJECTIVES, SSLPretextModel, scale_gradient, split_segments
 from ._quantizer import GumbelProductQuantizer, QuantizerOutput
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "compute_span_mask",
     "random_lead_mask",
     "sample_negatives",
+    "scale_gradient",
     "split_segments",
     "wav2vec2_contrastive_loss",
 ]

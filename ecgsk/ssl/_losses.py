@@ -1,4 +1,4 @@
-"""Contrastive losses: wav2vec 2.0 masked prediction and CMSC (InfoNCE across segments)."""
+"""Contrastive losses of DeepECG-SSL: wav2vec 2.0 masked prediction and CMSC."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ from torch.nn import functional as F
 
 
 def sample_negatives(targets: torch.Tensor, n_negatives: int, generator: torch.Generator | None = None):
-    """Draw distractors for each time step from other steps of the same sequence.
+    """Draw distractors for each masked step from the other masked steps of its sequence.
+
+    As fairseq-signals' ``Wav2Vec2Model.sample_negatives`` (``cross_sample_negatives=0``):
+    for step ``t`` of ``T``, ``n_negatives`` indices are drawn uniformly *with replacement*
+    from ``0 .. T-2`` and those ``>= t`` are shifted up by one, so that every other step has
+    probability ``1 / (T - 1)`` and the step itself is never drawn. ``n_negatives`` may
+    exceed ``T - 1``.
 
     Parameters
     ----------
@@ -15,22 +21,23 @@ def sample_negatives(targets: torch.Tensor, n_negatives: int, generator: torch.G
         Candidate vectors (the quantized targets at the masked steps).
     n_negatives : int
         Distractors per step (100 in wav2vec 2.0 and DeepECG-SSL).
+    generator : torch.Generator, optional
 
     Returns
     -------
     negatives : Tensor of shape (B, T, n_negatives, D)
-        Never the step itself (sampled among the other ``T - 1`` steps).
 
     Examples
     --------
     >>> import torch
-    >>> sample_negatives(torch.randn(2, 6, 4), 3).shape
-    torch.Size([2, 6, 3, 4])
+    >>> sample_negatives(torch.randn(2, 6, 4), 100).shape
+    torch.Size([2, 6, 100, 4])
     """
     batch, steps, _ = targets.shape
     if steps < 2:
         raise ValueError("need at least 2 masked steps per sequence to draw distractors")
-    # Draw from the T-1 other steps: shift indices >= own index by one.
+    if n_negatives < 1:
+        raise ValueError(f"n_negatives must be >= 1, got {n_negatives}")
     idx = torch.randint(steps - 1, (batch, steps, n_negatives), generator=generator).to(targets.device)
     own = torch.arange(steps, device=targets.device).view(1, steps, 1)
     idx = idx + (idx >= own).long()
@@ -45,35 +52,36 @@ def wav2vec2_contrastive_loss(
     temperature: float = 0.1,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Masked contrastive loss of wav2vec 2.0 over a batch of masked steps.
+    """Masked contrastive (InfoNCE) loss of wav2vec 2.0 over a batch of masked steps.
 
-    For each masked step, the transformer's prediction must pick its own
-    quantized target among ``n_negatives`` distractors taken from other
-    masked steps of the same ECG, scored by cosine similarity / temperature.
-    Distractors identical to the target are ignored.
+    For each masked step, the prediction must pick its own target among ``n_negatives``
+    distractors from other masked steps of the same ECG (:func:`sample_negatives`), scored by
+    cosine similarity / ``temperature``; distractors equal to the target get ``-inf``
+    (fairseq's ``neg_is_pos``). The loss is the mean cross-entropy per masked step (fairseq's
+    summed loss divided by its ``sample_size``).
 
     Parameters
     ----------
     predictions, targets : Tensor of shape (B, T_masked, D)
-        Projected context vectors and quantized targets at the masked steps.
+        Projected context vectors and projected quantized targets at the masked steps.
     n_negatives : int, default=100
-        Capped at ``T_masked - 1``.
     temperature : float, default=0.1
+        ``logit_temp``.
+    generator : torch.Generator, optional
 
     Returns
     -------
-    loss : scalar Tensor (mean cross-entropy per masked step)
+    loss : scalar Tensor
 
     Examples
     --------
     >>> import torch
     >>> t = torch.randn(2, 20, 8)
-    >>> bool(wav2vec2_contrastive_loss(t, t, 10) < wav2vec2_contrastive_loss(torch.randn(2, 20, 8), t, 10))
+    >>> bool(wav2vec2_contrastive_loss(t, t) < wav2vec2_contrastive_loss(torch.randn(2, 20, 8), t))
     True
     """
     if predictions.shape != targets.shape:
         raise ValueError(f"predictions {tuple(predictions.shape)} and targets {tuple(targets.shape)} differ")
-    n_negatives = min(n_negatives, targets.shape[1] - 1)
     negatives = sample_negatives(targets, n_negatives, generator)  # (B, T, K, D)
     candidates = torch.cat([targets.unsqueeze(2), negatives], dim=2)  # positive first
     logits = F.cosine_similarity(predictions.unsqueeze(2).float(), candidates.float(), dim=-1) / temperature
@@ -84,23 +92,35 @@ def wav2vec2_contrastive_loss(
 
 
 def cmsc_loss(
-    z_a: torch.Tensor, z_b: torch.Tensor, groups: torch.Tensor | None = None, temperature: float = 0.1
+    z_a: torch.Tensor,
+    z_b: torch.Tensor,
+    groups: torch.Tensor | None = None,
+    temperature: float = 0.1,
+    eps: float = 1e-8,
 ) -> torch.Tensor:
-    """Contrastive multi-segment coding (CMSC) loss, symmetric InfoNCE.
+    """Contrastive multi-segment coding (CMSC) loss of the release (cross-view InfoNCE).
 
-    ``z_a[i]`` and ``z_b[i]`` embed two non-overlapping segments of ECG ``i``:
-    they are positives. With ``groups`` (patient ids), segments of every ECG
-    of the same patient are positives too (multi-positive InfoNCE: the loss
-    averages the log-probability over all positives of each anchor). All
-    other segments in the batch are negatives.
+    The criterion ``wav2vec2_with_cmsc`` of fairseq-signals: rows of ``z_a`` are first
+    segments, rows of ``z_b`` second segments; each is divided by ``max(||z||, eps)``;
+    ``L = z_a @ z_b.T / temperature``; a pair ``(i, j)`` is positive when ``groups[i] ==
+    groups[j]`` (by default only ``i == j``: the two segments of one ECG). The loss is
+
+    ``0.5 * mean over positive (i, j) of -log_softmax(L, dim=1)[i, j]
+    + 0.5 * mean over positive (i, j) of -log_softmax(L, dim=0)[i, j]``,
+
+    each mean taken over all positive entries of the matrix. Only segments of the other view
+    are negatives (no ``z_a``-``z_a`` terms).
 
     Parameters
     ----------
-    z_a, z_b : Tensor of shape (B, D)
-        Embeddings of the first and second segments.
-    groups : Tensor of shape (B,), optional
-        Patient ids; ECGs sharing an id are positives of each other.
+    z_a, z_b : Tensor of shape (N, D)
+        Embeddings of the first and second segments (the release: mean-pooled transformer
+        output, no projection).
+    groups : Tensor of shape (N,), optional
+        Record or patient ids of the rows (the release's ``patient_id``); rows sharing an id
+        are positives of each other.
     temperature : float, default=0.1
+    eps : float, default=1e-8
 
     Returns
     -------
@@ -114,18 +134,20 @@ def cmsc_loss(
     True
     """
     if z_a.shape != z_b.shape or z_a.ndim != 2:
-        raise ValueError(f"z_a and z_b must both be (B, D), got {tuple(z_a.shape)} and {tuple(z_b.shape)}")
-    batch = z_a.shape[0]
-    if batch < 2:
+        raise ValueError(f"z_a and z_b must both be (N, D), got {tuple(z_a.shape)} and {tuple(z_b.shape)}")
+    n = z_a.shape[0]
+    if n < 2:
         raise ValueError("CMSC needs at least 2 ECGs per batch (the others are the negatives)")
-    z = F.normalize(torch.cat([z_a, z_b]).float(), dim=1)  # (2B, D)
-    logits = z @ z.T / temperature
-    self_mask = torch.eye(2 * batch, dtype=torch.bool, device=z.device)
-    logits = logits.masked_fill(self_mask, float("-inf"))
-    ids = torch.arange(batch, device=z.device) if groups is None else torch.as_tensor(groups, device=z.device)
-    if ids.shape != (batch,):
-        raise ValueError(f"groups must have one id per ECG ({batch}), got shape {tuple(ids.shape)}")
-    ids = torch.cat([ids, ids])
-    positives = (ids.unsqueeze(0) == ids.unsqueeze(1)) & ~self_mask
-    log_prob = logits.log_softmax(dim=1).masked_fill(~positives, 0.0)
-    return -(log_prob.sum(dim=1) / positives.sum(dim=1)).mean()
+    ids = torch.arange(n, device=z_a.device) if groups is None else torch.as_tensor(groups, device=z_a.device)
+    if ids.shape != (n,):
+        raise ValueError(f"groups must have one id per row ({n}), got shape {tuple(ids.shape)}")
+
+    def unit(z):
+        z = z.float()
+        return z / z.detach().norm(dim=-1, keepdim=True).clamp_min(eps)
+
+    logits = unit(z_a) @ unit(z_b).T / temperature
+    positives = ids.unsqueeze(1) == ids.unsqueeze(0)
+    rows = -logits.log_softmax(dim=1)[positives].mean()
+    cols = -logits.log_softmax(dim=0)[positives].mean()
+    return 0.5 * rows + 0.5 * cols
