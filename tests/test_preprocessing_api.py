@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pickle
 import tracemalloc
-import warnings
 
 import numpy as np
 import pytest
@@ -18,26 +17,22 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from ecgsk.leads import STANDARD_12
-from ecgsk.datasets import load_ptbxl_sample
 from ecgsk.preprocessing import (
     DEEPECG_POWER_RATIO,
     DEEPECG_TARGET_MAGNITUDE,
     AmplitudeScaler,
     AmplitudeWarning,
     BandpassFilter,
-    BaseECGStep,
     BaselineRemoval,
     CropOrPad,
     Decimate,
     DeepECGSpectralCleaning,
     ECGPipeline,
     NormalizeLeads,
-    PaddingWarning,
     NotchFilter,
     ReorderLeads,
     Resample,
     SpectralNotch,
-    check_amplitude,
     make_deepecg_preprocessing,
     spectral_magnitude,
 )
