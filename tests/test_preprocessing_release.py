@@ -288,3 +288,23 @@ def test_lowess_matches_statsmodels():
     expected = sm.lowess(y, x, frac=0.1, return_sorted=False)
     np.testing.assert_allclose(lowess(y, x, frac=0.1), expected, atol=1e-10)
     np.testing.assert_allclose(ref_lowess(y.astype(float), x, 0.1), expected, atol=1e-10)
+
+
+def test_frozen_release_pipeline_needs_no_training_records(sample):
+    from sklearn.base import clone
+
+    from ecgsk.preprocessing import freeze_learned
+
+    pipe = make_deepecg_preprocessing(500, input_leads=sample.leads, release=True)
+    expected = pipe.fit_transform(sample.signals)
+    frozen = freeze_learned(pipe)
+    cleaning = frozen.named_steps["spectral_cleaning"]
+    assert cleaning.ranges == pipe.named_steps["spectral_cleaning"].ranges_
+    assert not any(step._learns_from_data() for _, step in frozen.steps)
+    # Rebuilt from its parameters alone and fitted on one record: the same transform.
+    rebuilt = clone(frozen).fit(sample.signals[:1])
+    np.testing.assert_array_equal(rebuilt.transform(sample.signals[:50]), expected[:50])
+    with pytest.raises(ValueError, match="ranges has 2 entries"):
+        DeepECGSpectralCleaning(ranges=[[], []]).fit(sample.signals[:1, :, :2500])
+    with pytest.raises(ValueError, match="ranges must be a list"):
+        DeepECGSpectralCleaning(ranges=[[1.0]] * 12).fit(sample.signals[:1, :, :2500])

@@ -174,8 +174,10 @@ class LearnedStep(BaseECGStep):
     """Base class of the steps whose ``fit`` learns from the signals.
 
     Subclasses implement :meth:`_fit_data` (called with the checked input,
-    after the shape checks) and may make :meth:`_learns_from_data` depend on
-    their parameters (a fixed gain learns nothing). ``fit`` and
+    after the shape checks, when :meth:`_learns_from_data` is true) and may
+    make :meth:`_learns_from_data` depend on their parameters: a step given
+    what it would learn as a parameter (a fixed gain) learns nothing, and
+    sets its fitted attributes from that parameter in ``_fit_shape``. ``fit`` and
     ``fit_transform`` are defined here, not inherited, so that code which
     checks ``type(step).fit is BaseECGStep.fit`` to tell shape-only steps
     apart treats these as steps to be fitted on training data.
@@ -205,7 +207,8 @@ class LearnedStep(BaseECGStep):
         self._validate_params()
         X = check_ecg(X)
         self._fit_shape(X.shape[1], X.shape[2])
-        self._fit_data(X)
+        if self._learns_from_data():
+            self._fit_data(X)
         return self
 
     def fit_transform(self, X, y=None):

@@ -153,11 +153,16 @@ class DeepECGSpectralCleaning(LearnedStep):
         The smooth curve of step 2 is fitted above this frequency (Hz).
     widen : float, default=1.0
         Hz added on both sides of each range.
+    ranges : list of list of (float, float) or None, default=None
+        Fixed ranges for each lead (what ``fit`` would store in ``ranges_``,
+        for example from a model's training cohort): then ``fit`` learns
+        nothing.
 
     Attributes
     ----------
-    peak_ranges_ : list of (float, float)
-        Ranges (Hz) found on lead I, in the order the release finds them.
+    peak_ranges_ : list of (float, float) or None
+        Ranges (Hz) found on lead I, in the order the release finds them
+        (``None`` when ``ranges`` is given).
     ranges_ : list of list of (float, float)
         For each lead, the ranges flattened in it (empty when no peak).
     n_leads_in_, n_times_in_ : int
@@ -181,19 +186,35 @@ class DeepECGSpectralCleaning(LearnedStep):
     """
 
     def __init__(self, sfreq=DEEPECG_SFREQ, window=5.0, std_threshold=5.0, min_freq=20.0,
-                 crossing_min_freq=30.0, widen=1.0):
+                 crossing_min_freq=30.0, widen=1.0, ranges=None):
         self.sfreq = sfreq
         self.window = window
         self.std_threshold = std_threshold
         self.min_freq = min_freq
         self.crossing_min_freq = crossing_min_freq
         self.widen = widen
+        self.ranges = ranges
 
     def _validate_params(self):
         check_sfreq(self.sfreq)
         for name in ("window", "std_threshold", "min_freq", "crossing_min_freq"):
             check_positive_float(getattr(self, name), name)
         check_positive_float(self.widen, "widen", allow_zero=True)
+        if self.ranges is not None:
+            _check_ranges(self.ranges)
+
+    def _learns_from_data(self) -> bool:
+        return self.ranges is None
+
+    def _fit_shape(self, n_leads, n_times):
+        super()._fit_shape(n_leads, n_times)
+        if self.ranges is not None:
+            if len(self.ranges) != n_leads:
+                raise ValueError(f"ranges has {len(self.ranges)} entries (one list per lead) "
+                                 f"but X has {n_leads} leads")
+            self.ranges_ = [[(float(a), float(b)) for a, b in lead] for lead in self.ranges]
+            self.peak_ranges_ = None
+        return self
 
     def _min_times(self):
         # At least one full peak window above min_freq.
@@ -250,6 +271,17 @@ class DeepECGSpectralCleaning(LearnedStep):
             return scipy.fft.irfft(out, n=n_times, axis=-1).astype(np.float32, copy=False)
 
         return clean
+
+
+def _check_ranges(ranges) -> None:
+    try:
+        ok = all(len(pair) == 2 and all(isinstance(v, (int, float, np.number)) for v in pair)
+                 for lead in ranges for pair in lead)
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError("ranges must be a list (one per lead) of lists of (low, high) pairs in "
+                         f"Hz, got {ranges!r:.80}")
 
 
 def _mean_spectrum(signals: np.ndarray) -> np.ndarray:

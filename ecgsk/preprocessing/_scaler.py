@@ -136,14 +136,15 @@ class AmplitudeScaler(LearnedStep):
             )
         return n_leads, n_times
 
-    def _fit_data(self, X):
-        if self.per_record:
-            if hasattr(self, "gain_"):
-                del self.gain_
-            return
+    def _fit_shape(self, n_leads, n_times):
+        super()._fit_shape(n_leads, n_times)
         if self.gain is not None:
             self.gain_ = float(self.gain)
-            return
+        elif self.per_record and hasattr(self, "gain_"):
+            del self.gain_
+        return self
+
+    def _fit_data(self, X):
         level = float(np.mean(mean_dft_magnitude(X[:, self.reference_lead])))
         if level <= float(self.flat_tol):
             raise ValueError(
