@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
-from ._base import ECGTransformer, check_positive_float, check_positive_int
+from ._base import BaseECGStep, check_positive_float, check_positive_int
 
 _METHODS = ("zscore", "robust", "deepecg")
 
@@ -20,7 +20,7 @@ original amplitude, in millivolts.
 """
 
 
-class NormalizeLeads(ECGTransformer):
+class NormalizeLeads(BaseECGStep):
     """Normalise amplitudes record by record (never with statistics of the batch).
 
     Parameters

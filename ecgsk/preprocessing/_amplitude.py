@@ -1,0 +1,130 @@
+"""Amplitude plausibility: are these signals millivolts?
+
+A resting 12-lead ECG spans a few millivolts: QRS complexes of 0.5-3 mV,
+rarely above 10 mV even with severe hypertrophy or baseline wander. A record
+whose peak-to-peak amplitude reaches tens of millivolts was almost always
+read with a wrong gain (microvolts or ADC counts taken as millivolts); one
+below a hundredth of a millivolt in every lead is in volts, or flat. Both
+pass every later step silently, so the check runs where signals enter: the
+readers and :class:`~ecgsk.preprocessing.ECGPipeline`.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+#: Peak-to-peak amplitude (mV) above which a lead is implausible for a resting ECG.
+MAX_PLAUSIBLE_PTP = 50.0
+#: Peak-to-peak amplitude (mV) below which every lead of a record counts as flat.
+MIN_PLAUSIBLE_PTP = 0.01
+
+_SHOWN = 10
+
+
+class AmplitudeWarning(UserWarning):
+    """Signals whose amplitudes are implausible for millivolts (wrong gain, volts, flat)."""
+
+
+def check_amplitude(signals, *, max_ptp=MAX_PLAUSIBLE_PTP, min_ptp=MIN_PLAUSIBLE_PTP,
+                    names=None, warn=True, stacklevel=2):
+    """Find records whose amplitudes are implausible for millivolts, and warn.
+
+    A record is *too large* when the peak-to-peak amplitude of any of its
+    leads exceeds ``max_ptp`` (a gain error: microvolts or ADC counts read as
+    millivolts), and *too small* when that of every lead is below ``min_ptp``
+    (volts read as millivolts, or a flat record). NaN samples are ignored.
+
+    Parameters
+    ----------
+    signals : array-like of shape (n_ecgs, n_leads, n_times)
+        ECG signals that should be in millivolts.
+    max_ptp : float or None, default=50.0
+        Largest plausible peak-to-peak amplitude of a lead, in mV; ``None``
+        skips the check for large records.
+    min_ptp : float or None, default=0.01
+        Records whose every lead spans less than this (mV) are flagged;
+        ``None`` skips the check for small records.
+    names : sequence of str or None, default=None
+        A name per record (file paths, record ids) to use in the warning
+        instead of the record's index.
+    warn : bool, default=True
+        Emit one :class:`AmplitudeWarning` that names the flagged records
+        (the first ten of each kind, then a count).
+    stacklevel : int, default=2
+        Passed to :func:`warnings.warn`, so that the warning points at the
+        caller's code.
+
+    Returns
+    -------
+    too_large, too_small : ndarray of int
+        Indices of the flagged records, in increasing order.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from ecgsk.preprocessing import check_amplitude
+    >>> X = np.zeros((3, 12, 500), dtype="float32")
+    >>> X[:, :, 100] = 1.5                   # a 1.5 mV spike: plausible
+    >>> X[1] *= 1000                         # the same record in microvolts
+    >>> X[2] /= 1000                         # ... and in volts
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     large, small = check_amplitude(X)
+    >>> large.tolist(), small.tolist()
+    ([1], [2])
+    >>> print(caught[0].message)  # doctest: +NORMALIZE_WHITESPACE
+    implausible amplitudes for millivolts: 1 record(s) with a lead above 50 mV peak-to-peak
+    (a wrong gain? microvolts or ADC counts read as mV): records [1] (largest 1.5e+03 mV);
+    1 record(s) below 0.01 mV peak-to-peak in every lead (volts read as mV, or a flat
+    record): records [2] (largest 0.0015 mV). Check the gain or units of these records
+    (check_amplitude=False turns this check off).
+    """
+    X = np.asarray(signals)
+    if X.ndim != 3:
+        raise ValueError(f"signals must be 3-D (n_ecgs, n_leads, n_times), got {X.ndim}-D")
+    if names is not None and len(names) != len(X):
+        raise ValueError(f"names has {len(names)} entries but signals has {len(X)} records")
+    for value, label in ((max_ptp, "max_ptp"), (min_ptp, "min_ptp")):
+        if value is not None and not (isinstance(value, (int, float, np.number))
+                                      and np.isfinite(value) and value > 0):
+            raise ValueError(f"{label} must be a positive number or None, got {value!r}")
+    empty = np.zeros(0, dtype=np.intp)
+    if X.size == 0:
+        return empty, empty
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN leads
+        ptp = np.nanmax(X, axis=-1) - np.nanmin(X, axis=-1)  # (n, leads)
+    ptp = np.where(np.isnan(ptp), 0.0, ptp)
+    widest = ptp.max(axis=-1)
+    too_large = np.flatnonzero(widest > max_ptp) if max_ptp is not None else empty
+    too_small = np.flatnonzero(widest < min_ptp) if min_ptp is not None else empty
+    if warn and (too_large.size or too_small.size):
+        parts = []
+        if too_large.size:
+            parts.append(
+                f"{too_large.size} record(s) with a lead above {max_ptp:g} mV peak-to-peak (a "
+                f"wrong gain? microvolts or ADC counts read as mV): "
+                f"{_which(too_large, names)} (largest {widest[too_large].max():.3g} mV)"
+            )
+        if too_small.size:
+            parts.append(
+                f"{too_small.size} record(s) below {min_ptp:g} mV peak-to-peak in every lead "
+                f"(volts read as mV, or a flat record): {_which(too_small, names)} "
+                f"(largest {widest[too_small].max():.3g} mV)"
+            )
+        warnings.warn(
+            "implausible amplitudes for millivolts: " + "; ".join(parts) + ". Check the gain "
+            "or units of these records (check_amplitude=False turns this check off).",
+            AmplitudeWarning, stacklevel=stacklevel,
+        )
+    return too_large, too_small
+
+
+def _which(indices: np.ndarray, names) -> str:
+    shown = indices[:_SHOWN]
+    items = [str(names[i]) for i in shown] if names is not None else [int(i) for i in shown]
+    more = f" and {indices.size - _SHOWN} more" if indices.size > _SHOWN else ""
+    return f"records {items}{more}"
