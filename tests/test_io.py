@@ -447,3 +447,142 @@ def test_read_records_bad_sources(tmp_path):
     (tmp_path / "signal.csv").write_text("1,2,3\n")
     with pytest.raises(ValueError, match="unsupported file type '.csv'"):
         read_records(tmp_path / "signal.csv")
+
+
+# ------------------------------------------------- sampling rates are never guessed (issue 13)
+
+
+def _set_record_line(record_copy: Path, line: str) -> None:
+    hea = record_copy.with_name("00001_hr.hea")
+    lines = hea.read_text().splitlines()
+    lines[0] = line
+    hea.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("rate", [
+    "abc",     # wfdb read it as its default 250 Hz
+    "-500",    # 250 Hz
+    "nan",     # 250 Hz
+    "inf",     # 250 Hz
+    "0",
+    "5e9",     # 5 Hz
+    "5e2",     # 5 Hz, although it means 500
+    "1",       # no ECG is sampled at 1 Hz
+    "500/abc",  # junk counter frequency
+])
+def test_wfdb_bad_sampling_rate_names_file_and_field(record_copy, rate):
+    from ecgsk.io._items import scan_header
+
+    _set_record_line(record_copy, f"00001_hr 12 {rate} 5000")
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*(sampling rate|counter frequency)"):
+        read_wfdb(record_copy)
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*(sampling rate|counter frequency)"):
+        read_records(record_copy.parent)
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*(sampling rate|counter frequency)"):
+        scan_header(record_copy.with_suffix(".hea"))  # the lazy datasets' and convert's path
+
+
+def test_wfdb_missing_rate_needs_explicit_default(record_copy):
+    from ecgsk.io._items import scan_header
+
+    reference = read_wfdb(record_copy).signals
+    _set_record_line(record_copy, "00001_hr 12")
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*no sampling-rate field.*default_sfreq=250"):
+        read_wfdb(record_copy)
+    with pytest.raises(ValueError, match=r"no sampling-rate field.*add the rate"):
+        scan_header(record_copy.with_suffix(".hea"))
+    rec = read_wfdb(record_copy, default_sfreq=250)
+    assert rec.sfreq == 250.0
+    np.testing.assert_array_equal(rec.signals, reference)
+    assert read_records(record_copy.parent, default_sfreq=500).sfreq == 500.0
+    with pytest.raises(ValueError, match="default_sfreq"):
+        read_wfdb(record_copy, default_sfreq=-3)
+    with pytest.raises(TypeError, match="default_sfreq"):
+        read_wfdb(record_copy, default_sfreq="250")
+
+
+def test_wfdb_default_never_replaces_a_stated_rate(record_copy):
+    assert read_wfdb(record_copy, default_sfreq=250).sfreq == 500.0
+
+
+@pytest.mark.parametrize("old, new, field", [
+    ("1000.0(0)/mV", "abc/mV", "ADC gain"),  # wfdb: gain 200 and a lead named 'abc/mV 16 ...'
+    (" 16 0 ", " 16 abc ", "ADC zero"),
+    ("00001_hr.dat 16 ", "00001_hr.dat 1x6 ", "storage format"),  # wfdb: KeyError "1"
+    ("00001_hr.dat 16 ", "00001_hr.dat 16abc ", "storage format"),
+])
+def test_wfdb_junk_signal_fields_name_the_field(record_copy, old, new, field):
+    hea = record_copy.with_name("00001_hr.hea")
+    text = hea.read_text()
+    assert old in text
+    hea.write_text(text.replace(old, new, 1))
+    with pytest.raises(ValueError, match=rf"00001_hr\.hea.*signal line 1: {field}"):
+        read_wfdb(record_copy)
+
+
+def test_wfdb_junk_length_field(record_copy):
+    _set_record_line(record_copy, "00001_hr 12 500 5x00")
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*number-of-samples field '5x00'"):
+        read_wfdb(record_copy)
+
+
+@pytest.mark.parametrize("base, exponent, why", [
+    ("abc", "0", "not numbers"),
+    ("500", "abc", "not numbers"),
+    ("0", "0", "invalid sample rate"),
+    ("-500", "0", "invalid sample rate"),
+    ("5000000000", "0", "outside the plausible range"),
+    ("500", "400", "invalid sample rate"),  # 10.0 ** 400 raised a bare OverflowError
+    ("5", "0", "outside the plausible range"),
+])
+def test_muse_bad_sample_rate_names_the_file(muse_file, base, exponent, why):
+    _edit(muse_file, "<SampleBase>500</SampleBase>", f"<SampleBase>{base}</SampleBase>")
+    _edit(muse_file, "<SampleExponent>0</SampleExponent>",
+          f"<SampleExponent>{exponent}</SampleExponent>")
+    with pytest.raises(ValueError, match=rf"ecg\.xml: .*{why}"):
+        read_muse_xml(muse_file)
+    with pytest.raises(ValueError, match=rf"ecg\.xml: .*{why}"):
+        read_records(muse_file)
+
+
+def test_muse_missing_sample_rate(muse_file):
+    _edit(muse_file, "<SampleBase>500</SampleBase>", "")
+    with pytest.raises(ValueError, match=r"ecg\.xml: the waveform has no sample rate"):
+        read_muse_xml(muse_file)
+
+
+# ------------------------------------------------------- amplitude plausibility (issue 13)
+
+
+def _amplitude_warnings(read, *args, **kwargs):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = read(*args, **kwargs)
+    return rec, [str(w.message) for w in caught if "implausible amplitude" in str(w.message)]
+
+
+def test_wfdb_wrong_gain_warns_naming_the_record(record_copy, tmp_path):
+    rec, messages = _amplitude_warnings(read_wfdb, record_copy)
+    assert messages == []
+    hea = record_copy.with_name("00001_hr.hea")
+    good = hea.read_text()
+    # gain 1.27 counts/mV instead of 1000: the record reads at hundreds of mV
+    hea.write_text(good.replace("1000.0(0)/mV", "1.27(0)/mV"))
+    wrong, messages = _amplitude_warnings(read_wfdb, record_copy)
+    assert len(messages) == 1 and "00001_hr" in messages[0] and "above 50 mV" in messages[0]
+    assert np.nanmedian(np.ptp(wrong.signals[0], axis=1)) > 50
+    _, messages = _amplitude_warnings(read_wfdb, record_copy, check_amplitude=False)
+    assert messages == []
+    # millivolt samples labelled microvolts: a thousand times too small
+    hea.write_text(good.replace("/mV", "/uV"))
+    _, messages = _amplitude_warnings(read_records, record_copy.parent)
+    assert len(messages) == 1 and "00001_hr" in messages[0] and "below 0.01 mV" in messages[0]
+
+
+def test_muse_microvolts_as_millivolts_warns(muse_file):
+    _edit(muse_file, "<LeadAmplitudeUnits>MICROVOLTS</LeadAmplitudeUnits>",
+          "<LeadAmplitudeUnits>MILLIVOLTS</LeadAmplitudeUnits>", count=8)
+    _, messages = _amplitude_warnings(read_muse_xml, muse_file)
+    assert len(messages) == 1 and "ecg.xml" in messages[0]
+    _, messages = _amplitude_warnings(read_muse_xml, muse_file, check_amplitude=False)
+    assert messages == []

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,7 @@ from torch.utils.data import DataLoader, Dataset
 from .._validation import check_ecg, check_positive_int
 from ._data import LazyDataset, first_ecg_shape
 from ._device import resolve_device
+from ._embedding_cache import load_store, save_store
 from ._encoder import load_encoder
 from ._export import ExportMixin
 
@@ -205,24 +204,12 @@ class ECGEmbedder(ExportMixin, TransformerMixin, BaseEstimator):
     def _load_store(self) -> dict:
         if self.cache is True:
             return _MEMORY_CACHE.setdefault(self.encoder_digest_, {})
-        path = self._cache_file()
-        if not path.exists():
-            return {}
-        with np.load(path) as saved:
-            return {bytes(k): v for k, v in zip(saved["keys"], saved["values"], strict=True)}
+        return load_store(self._cache_file(), self.n_features_out_)
 
     def _save_store(self, store) -> None:
         if self.cache is True:
             return  # the in-memory store was updated in place
-        path = self._cache_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        keys = np.array(list(store), dtype="S16")
-        values = np.stack(list(store.values()))
-        # write then rename: a parallel reader never sees a half-written file
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
-        os.close(fd)
-        np.savez(tmp, keys=keys, values=values)
-        os.replace(tmp, path)
+        save_store(self._cache_file(), store)
 
 
 def _digest_module(module: torch.nn.Module) -> str:

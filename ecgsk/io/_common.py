@@ -15,6 +15,24 @@ import pandas as pd
 from .._validation import check_sfreq
 from ._records import ECGRecords
 
+SFREQ_RANGE = (20.0, 100_000.0)
+"""Sampling rates (Hz) a file may state: a rate outside is refused as a corrupt field.
+
+Below 20 Hz a QRS complex cannot be represented; above 100 kHz no ECG device
+samples. A header saying ``5e9`` or ``1`` is a damaged field, not an ECG.
+"""
+
+AMPLITUDE_RANGE_MV = (0.01, 50.0)
+"""Plausible peak-to-peak amplitudes (mV) for the read-time amplitude check.
+
+A record is flagged when the median over its leads of the per-lead
+peak-to-peak amplitude exceeds 50 mV (a real ECG stays within a few mV, and
+a pacing spike or a lead-off artefact in one lead does not move the median):
+a wrong ADC gain, or microvolts stored as millivolts. It is also flagged when
+its largest per-lead peak-to-peak amplitude is below 0.01 mV (10 uV): a flat
+line, or millivolts stored as microvolts. NaN samples are ignored.
+"""
+
 # Factor that turns a value in the given unit into millivolts (keys lower case).
 _TO_MV: dict[str, float] = {
     "mv": 1.0,
@@ -91,6 +109,63 @@ def parse_age(value) -> float:
     except ValueError:
         return math.nan
     return age if math.isfinite(age) and age >= 0 else math.nan
+
+
+def amplitude_problem(signal: np.ndarray) -> str | None:
+    """Why the amplitude of one record ``(n_leads, n_times)`` in mV is implausible, or None.
+
+    See :data:`AMPLITUDE_RANGE_MV` for the rule.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.linspace(0, 1, 500)
+    >>> amplitude_problem(np.sin(2 * np.pi * t)[None].repeat(12, 0)) is None
+    True
+    >>> print(amplitude_problem(787 * np.sin(2 * np.pi * t)[None].repeat(12, 0)))  # doctest: +ELLIPSIS
+    median peak-to-peak amplitude over leads is 1574 mV (above 50 mV: a wrong gain, ...)
+    """
+    sig = np.asarray(signal)
+    if sig.ndim != 2 or sig.shape[1] == 0:
+        return None
+    ptp = np.fmax.reduce(sig, axis=1) - np.fmin.reduce(sig, axis=1)  # NaN samples ignored
+    ptp = ptp[np.isfinite(ptp)]
+    if ptp.size == 0:
+        return None
+    low, high = AMPLITUDE_RANGE_MV
+    median = float(np.median(ptp))
+    if median > high:
+        return (
+            f"median peak-to-peak amplitude over leads is {median:.4g} mV (above {high:g} mV: "
+            "a wrong gain, or microvolts stored as millivolts?)"
+        )
+    largest = float(ptp.max())
+    if largest < low:
+        return (
+            f"largest peak-to-peak amplitude over leads is {largest:.3g} mV (below {low:g} mV: "
+            "a flat line, or millivolts stored as microvolts?)"
+        )
+    return None
+
+
+def warn_implausible_amplitude(records: Sequence, stacklevel: int = 3) -> list[str]:
+    """Warn once, naming the records whose amplitude is implausible; return their sources."""
+    flagged, sources = [], []
+    for rec in records:
+        problem = amplitude_problem(rec.signal)
+        if problem is not None:
+            flagged.append(f"{rec.source}: {problem}")
+            sources.append(rec.source)
+    if flagged:
+        shown = "\n  ".join(flagged[:10])
+        more = f"\n  ... and {len(flagged) - 10} more" if len(flagged) > 10 else ""
+        warnings.warn(
+            f"{len(flagged)} of {len(records)} record(s) have an implausible amplitude for an "
+            f"ECG in millivolts:\n  {shown}{more}\n(pass check_amplitude=False to skip this check)",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+    return sources
 
 
 @dataclass

@@ -23,6 +23,7 @@ from ..preprocessing._introspection import is_stateless
 from ._common import RawRecord
 from ._folder import _list_files, _read_one
 from ._wfdb import _comment_meta, record_base
+from ._wfdb_header import apply_header_fields, check_header
 
 # Bits per stored sample of the fixed-width WFDB formats (310/311 pack 3 samples in 4 bytes).
 _WFDB_BITS = {
@@ -110,10 +111,12 @@ def _scan_wfdb(path: Path) -> RecordHeader:
     hea = base.with_name(base.name + ".hea")
     if not hea.is_file():
         raise ValueError(f"WFDB header {hea} not found")
+    fields = check_header(hea, default_hint=False)  # wfdb misreads some rates
     try:
         header = wfdb.rdheader(str(base))
     except Exception as exc:  # wfdb raises many exception types for a bad header
         raise ValueError(f"{hea} is not a valid WFDB header ({type(exc).__name__}: {exc})") from exc
+    apply_header_fields(header, fields, hea)
     if not getattr(header, "n_sig", 0) or not getattr(header, "file_name", None):
         raise ValueError(f"WFDB record {base} holds no signals (or is a multi-segment record)")
     if not header.fs or not np.isfinite(header.fs) or header.fs <= 0:
