@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from ..leads import canonical_lead_names
-from ._base import ECGTransformer, SpectralStep
+from ._base import BaseECGStep, SpectralStep
 from ._leads import ReorderLeads
 
 
@@ -54,7 +54,7 @@ def _walk_rates(preprocessing, sfreq):
                 )
             yield step, rate_in, rate_out
             sfreq = rate_out
-        elif isinstance(step, ECGTransformer):
+        elif isinstance(step, BaseECGStep):
             yield step, sfreq, sfreq
         else:
             yield step, sfreq, None
@@ -201,7 +201,7 @@ def is_stateless(preprocessing) -> bool:
     (True, False)
     """
     return all(
-        isinstance(step, ECGTransformer) and type(step).fit is ECGTransformer.fit
-        and type(step).fit_transform is ECGTransformer.fit_transform
+        isinstance(step, BaseECGStep) and type(step).fit is BaseECGStep.fit
+        and type(step).fit_transform is BaseECGStep.fit_transform
         for step in active_steps(preprocessing)
     )
