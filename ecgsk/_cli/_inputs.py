@@ -396,7 +396,9 @@ def fit_on_first_record(dataset, pipe, model: LoadedModel, *, what: str = "INPUT
         out_shape = np.shape(pipe.transform(first[None]))[1:]
     except (ValueError, TypeError) as exc:
         raise CLIError(f"the model's preprocessing does not apply to {what}: {exc}") from None
-    wrong_length = model.n_times is not None and out_shape[1] != model.n_times
+    # records of their own lengths are judged one by one: this one may be the odd one out
+    per_record = getattr(getattr(dataset, "spec", None), "any_length", False)
+    wrong_length = model.n_times is not None and out_shape[1] != model.n_times and not per_record
     if out_shape[0] != model.n_leads or wrong_length:
         raise CLIError(
             f"the model's preprocessing turns {what} records into {out_shape[0]} leads x "
