@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -371,3 +372,172 @@ def test_card_preprocessing_is_rebuilt_without_running_code():
                         ("CropOrPad(n_times=2500).fit", "literal")]:
         with pytest.raises(ValueError, match=match):
             preprocessing_from_data(text)
+
+
+# ----------------------------------------------------------------------------- issue 13, CLI
+def _write_wfdb(folder, name, signal, leads, fs=500):
+    import wfdb
+
+    wfdb.wrsamp(name, fs=fs, units=["mV"] * len(leads), sig_name=list(leads),
+                p_signal=np.ascontiguousarray(signal.T, dtype=np.float64), fmt=["16"] * len(leads),
+                adc_gain=[1000.0] * len(leads), baseline=[0] * len(leads), write_dir=str(folder))
+
+
+@pytest.fixture(scope="module")
+def good_only(cohort, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("good")
+    for record in GOOD:
+        for suffix in (".hea", ".dat"):
+            shutil.copy(cohort / f"{record}{suffix}", folder)
+    return folder
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["predict", "--help"],
+                                  ["embed", "--help"]])
+def test_help_and_version_answer_without_importing_torch(argv):
+    code = (f"import sys\nfrom ecgsk.cli import main\ntry:\n    main({argv!r})\n"
+            "except SystemExit:\n    pass\nprint('torch' in sys.modules, 'skorch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_a_short_record_sorting_first_does_not_fail_the_others(classifier, good_only, sample,
+                                                               predictions, tmp_path):
+    # the card's preprocessing crops to 10 s: each record's length is judged on its own
+    folder = tmp_path / "mixed"
+    shutil.copytree(good_only, folder)
+    _write_wfdb(folder, "00000_short", sample.signals[0][:, :1500], sample.leads)  # 3 s
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(classifier[1]), str(folder), "--out", str(out), "--quiet"]) == 0
+    preds = _read(out)
+    assert list(preds["record_id"]) == ["00000_short", *GOOD]
+    np.testing.assert_allclose(preds.iloc[1:].filter(like="p_").to_numpy(),
+                               _read(predictions[1]).filter(like="p_").to_numpy(), atol=1e-6)
+
+
+def test_records_that_do_not_reach_the_network_length_fail_one_by_one(classifier, good_only,
+                                                                     sample, tmp_path):
+    est, _ = classifier
+    # a card preprocessing without a crop: lengths are checked after it, record by record
+    from ecgsk.preprocessing import ECGPipeline, Resample
+
+    no_crop = est.save(tmp_path / "nocrop", sfreq=250, preprocessing=ECGPipeline(
+        [("resample", Resample(500, 250))]))
+    folder = tmp_path / "mixed"
+    shutil.copytree(good_only, folder)
+    _write_wfdb(folder, "00000_short", sample.signals[0][:, :1500], sample.leads)
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(no_crop), str(folder), "--out", str(out), "--quiet"]) == 1
+    assert list(_read(out)["record_id"]) == GOOD
+    failure = _read(tmp_path / "p.failures.csv")
+    assert list(failure["record_id"]) == ["00000_short"]
+    assert "750 samples after preprocessing" in failure["reason"][0]
+    assert "--n-times" in failure["reason"][0]
+
+
+def test_predict_resumes_after_an_interruption(classifier, cohort, predictions, tmp_path,
+                                               monkeypatch, capsys):
+    from ecgsk._cli import _loop
+
+    real = _loop.iter_batches
+
+    def interrupted(*args, **kwargs):
+        for k, batch in enumerate(real(*args, **kwargs)):
+            if k == 2:
+                raise KeyboardInterrupt
+            yield batch
+
+    out = tmp_path / "preds.csv"
+    argv = ["predict", str(classifier[1]), str(cohort), "--out", str(out), "--quiet",
+            "--batch-size", "4"]
+    monkeypatch.setattr(_loop, "iter_batches", interrupted)
+    assert main(argv) == 130
+    assert not out.exists() and (tmp_path / "preds.csv.partial").exists()
+    progress = json.loads((tmp_path / "preds.csv.progress.json").read_text())
+    assert progress["covered"] == 8
+    monkeypatch.setattr(_loop, "iter_batches", real)
+    capsys.readouterr()
+    assert main(argv) == 1
+    assert "resuming after 8 of" in capsys.readouterr().err
+    resumed, whole = _read(out), _read(predictions[1])
+    pd.testing.assert_frame_equal(resumed, whole, atol=1e-7)
+    failures = _read(tmp_path / "preds.failures.csv")
+    assert sorted(failures["record_id"]) == sorted(BAD)
+    assert not (tmp_path / "preds.csv.partial").exists()
+    assert not (tmp_path / "preds.csv.progress.json").exists()
+
+
+def test_resuming_with_other_options_asks_for_restart(classifier, cohort, tmp_path, monkeypatch,
+                                                      capsys):
+    from ecgsk._cli import _loop
+
+    real = _loop.iter_batches
+
+    def interrupted(*args, **kwargs):
+        yield next(real(*args, **kwargs))
+        raise KeyboardInterrupt
+
+    out = tmp_path / "preds.csv"
+    argv = ["predict", str(classifier[1]), str(cohort), "--out", str(out), "--quiet",
+            "--batch-size", "4"]
+    monkeypatch.setattr(_loop, "iter_batches", interrupted)
+    assert main(argv) == 130
+    monkeypatch.setattr(_loop, "iter_batches", real)
+    capsys.readouterr()
+    assert main([*argv, "--threshold", "0.3"]) == 2
+    err = capsys.readouterr().err
+    assert "interrupted run with another model, input or options" in err and "--restart" in err
+    assert main([*argv, "--threshold", "0.3", "--restart"]) == 1
+    assert len(_read(out)) == len(GOOD)
+
+
+def test_hints_name_flags_that_exist(classifier, cohort, tmp_path, capsys):
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(classifier[1]), str(cohort), "--out", str(out), "--quiet"]) == 1
+    reasons = " ".join(_read(tmp_path / "p.failures.csv")["reason"])
+    assert "--no-checksum" in reasons and "verify_checksum" not in reasons
+    # the flag exists and does what the hint says: the corrupt records are read
+    assert main(["predict", str(classifier[1]), str(cohort), "--out", str(out), "--quiet",
+                 "--no-checksum"]) == 1
+    assert {"00000_corrupt", "00005_corrupt"} <= set(_read(out)["record_id"])
+    assert "checksum" not in " ".join(_read(tmp_path / "p.failures.csv")["reason"])
+
+
+def test_a_two_lead_record_is_scored_with_fill_missing(classifier, sample, tmp_path, capsys):
+    folder = tmp_path / "holter"
+    folder.mkdir()
+    _write_wfdb(folder, "r100", sample.signals[0][:2], ["I", "II"])
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(classifier[1]), str(folder), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--fill-missing zeros" in err and "fill_missing" not in err and "Traceback" not in err
+    assert main(["predict", str(classifier[1]), str(folder), "--out", str(out), "--quiet",
+                 "--fill-missing", "zeros"]) == 0
+    assert list(_read(out)["record_id"]) == ["r100"]
+
+
+@pytest.mark.parametrize("command", ["preprocess", "embed", "predict"])
+def test_an_empty_folder_is_a_usage_error(command, classifier, encoder, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    argv = {"preprocess": ["preprocess", str(empty), str(tmp_path / "s.zarr"), "--deepecg"],
+            "embed": ["embed", str(encoder[1]), str(empty), "--out", str(tmp_path / "e.npy"),
+                      "--deepecg"],
+            "predict": ["predict", str(classifier[1]), str(empty), "--out",
+                        str(tmp_path / "p.csv")]}[command]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "holds no supported ECG file" in err and "Traceback" not in err
+
+
+def test_a_yes_no_labels_column_is_a_usage_error(predictions, tmp_path, capsys):
+    preds = _read(predictions[1])
+    labels = pd.DataFrame({"record_id": preds["record_id"],
+                           "NORM": ["yes", "no"] * (len(preds) // 2)})
+    path = tmp_path / "labels.csv"
+    labels.to_csv(path, index=False)
+    assert main(["evaluate", str(predictions[1]), str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "LABELS column 'NORM' must hold 0/1" in err and "Traceback" not in err

@@ -91,6 +91,12 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
                        help="crop or pad every record (centred) to N samples as it is read, "
                             "before the model's preprocessing (for folders whose records "
                             "differ in length)")
+    group.add_argument("--fill-missing", choices=("zeros",), metavar="zeros",
+                       help="fill leads that INPUT lacks (and that cannot be derived from I and "
+                            "II) with zeros instead of failing, e.g. a 2-lead Holter record")
+    group.add_argument("--no-checksum", action="store_true",
+                       help="read records whose WFDB checksums do not match instead of failing "
+                            "them")
     group.add_argument("--no-preprocessing", action="store_true",
                        help="INPUT already holds the network input: do not apply the model "
                             "card's preprocessing (not needed for stores written by 'ecgsk "

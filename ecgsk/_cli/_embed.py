@@ -36,6 +36,9 @@ columns embedding0, embedding1, ... Records that fail are skipped, listed on std
 """
 
 
+_FLAGS: set[str] = set()  # the option strings of the command, set by add_parser
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = add_command(subparsers, "embed",
                          "embeddings of records from a pretrained encoder or a saved model",
@@ -51,6 +54,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="for an encoder folder: apply make_deepecg_preprocessing (12 leads, "
                              "250 Hz, 2500 samples) to INPUT first")
     add_input_options(parser)
+    _FLAGS.update(parser._option_string_actions)
     parser.set_defaults(run=run)
     return parser
 
@@ -121,7 +125,8 @@ def run(args) -> int:
             result = run_over_input(inp, pipe, args, model, consume, desc="embed")
             rows.commit()
         pd.DataFrame({"record_id": ids_written}).to_csv(sibling(out, "ids"), index=False)
-    report_failures(result.failures, sibling(out, "failures"), prog="ecgsk embed")
+    report_failures(result.failures, sibling(out, "failures"), prog="ecgsk embed",
+                    flags=_FLAGS)
     if not args.quiet:
         print(f"ecgsk embed: {result.n_done} of {result.n_records} record(s) -> {out}",
               file=sys.stderr)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from ..leads import canonical_lead_names
 from ._errors import CLIError
@@ -115,8 +116,54 @@ def _open_records(path: Path, **kwargs):
     return ds, dropped + failures
 
 
+class RecordFiles:
+    """The records of a folder read one at a time, each keeping its own length.
+
+    For a model whose preprocessing crops to a fixed length (or whose network checks each
+    record's length after preprocessing), records need not share the first record's length:
+    each is read, reordered to the reference record's leads and resampled to its rate, and its
+    length is judged after the preprocessing, record by record.
+
+    Parameters
+    ----------
+    files : list of Path
+        The record files, in order.
+    spec : ItemSpec
+        How a record becomes an item (lead order, rate); ``any_length`` is set.
+    """
+
+    def __init__(self, files, spec):
+        from ..io._items import record_ids
+
+        self.files = [str(f) for f in files]
+        self.spec = spec
+        self.ids = record_ids([Path(f) for f in files])
+        self.meta = pd.DataFrame({"id": self.ids, "path": self.files})
+        self.leads, self.sfreq = spec.leads, spec.sfreq
+        self.shape = (len(self.files), len(spec.leads), int(spec.n_times))
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i):
+        return self.spec.read(self.files[i])[0]
+
+
+def _open_any_length(path: Path, *, sfreq=None, n_times=None, any_length=True, verify=True):
+    from ..io._items import find_record_files, find_reference
+
+    files = find_record_files(path)
+    ref = find_reference(files, sfreq=sfreq, n_times=n_times, verify=verify)
+    if ref.index is None:
+        raise ValueError(f"none of its {len(files)} record file(s) can be read: "
+                         + "; ".join(reason for _, reason in ref.failures[:3]))
+    ref.spec.any_length = any_length
+    failures = [_failure(p, reason) for p, reason in ref.failures]
+    return RecordFiles(files[ref.index:], ref.spec), failures
+
+
 def open_input(path, *, sfreq=None, leads=None, resample_to=None, n_times=None,
-               what: str = "INPUT") -> Input:
+               any_length: bool = False, verify: bool = True, what: str = "INPUT") -> Input:
     """Open INPUT lazily as an :class:`ecgsk.datasets.ECGDataset`.
 
     Parameters
@@ -132,6 +179,11 @@ def open_input(path, *, sfreq=None, leads=None, resample_to=None, n_times=None,
         Resample records (folder or store) to this rate as they are read.
     n_times : int, optional
         Crop or pad records (folder or store) to this length as they are read.
+    any_length : bool, default=False
+        Records of a folder keep their own lengths (:class:`RecordFiles`) instead of having to
+        match the first record's.
+    verify : bool, default=True
+        Check the records' checksums (``--no-checksum`` turns it off).
     what : str
         How messages name the argument.
 
@@ -174,7 +226,11 @@ def open_input(path, *, sfreq=None, leads=None, resample_to=None, n_times=None,
         if kind == "zarr":
             ds = ECGDataset(p, sfreq=resample_to, n_times=n_times)
             return Input(ds, kind, p, store_preprocessing=ds.store_preprocessing)
-        ds, failures = _open_records(p, sfreq=resample_to, n_times=n_times)
+        if any_length or not verify:
+            ds, failures = _open_any_length(p, sfreq=resample_to, n_times=n_times,
+                                            any_length=any_length, verify=verify)
+        else:
+            ds, failures = _open_records(p, sfreq=resample_to, n_times=n_times)
         return Input(ds, kind, p, failures)
     except (ValueError, OSError, TypeError) as exc:
         raise CLIError(f"{what} {p} cannot be opened: {exc}") from None
@@ -224,13 +280,29 @@ def check_matches(inp: Input, model: LoadedModel, *, why: str, what: str = "INPU
         )
 
 
-def _tell_leads(pipe, leads) -> None:
-    """Give the lead step of ``pipe`` the lead names of INPUT."""
+def _tell_leads(pipe, leads, fill_missing=None) -> None:
+    """Give the lead step of ``pipe`` the lead names of INPUT (and ``--fill-missing``)."""
     from ..preprocessing._introspection import lead_step
 
     step = lead_step(pipe)
     if step is not None and leads is not None:
         step.set_params(input_leads=list(leads))
+    if step is not None and fill_missing is not None:
+        step.set_params(fill_missing=fill_missing)
+
+
+def _judged_per_record(pipe, model: LoadedModel) -> bool:
+    """Whether each record's length can be judged on its own, after ``pipe``.
+
+    True when the preprocessing crops (or pads) to a fixed length, or the network needs a
+    fixed length (a record that does not reach it is then a failure of its own); the length of
+    the first record then says nothing about the others.
+    """
+    from ..preprocessing import CropOrPad
+    from ..preprocessing._introspection import active_steps
+
+    crops = any(isinstance(step, CropOrPad) for step in active_steps(pipe))
+    return crops or model.n_times is not None
 
 
 def open_for_model(args, model: LoadedModel, *, make_pipeline=None, what: str = "INPUT"):
@@ -249,6 +321,8 @@ def open_for_model(args, model: LoadedModel, *, make_pipeline=None, what: str = 
     from ..preprocessing._introspection import pipeline_rates
 
     notes: list[str] = []
+    fill = getattr(args, "fill_missing", None)
+    verify = not getattr(args, "no_checksum", False)
     path = Path(args.input)
     kind = input_kind(path) if path.exists() else "records"
     n_times = getattr(args, "n_times", None)
@@ -259,15 +333,18 @@ def open_for_model(args, model: LoadedModel, *, make_pipeline=None, what: str = 
                      "again")
     skip = args.no_preprocessing or stored is not None
     if make_pipeline is not None and not skip:
-        inp = open_input(path, sfreq=args.sfreq, leads=args.leads, n_times=n_times, what=what)
+        inp = open_input(path, sfreq=args.sfreq, leads=args.leads, n_times=n_times,
+                         any_length=_judged_per_record(make_pipeline(250.0), model),
+                         verify=verify, what=what)
         if inp.dataset.sfreq is None:
             raise CLIError(f"{what} has no recorded sampling rate")
         pipe = make_pipeline(float(inp.dataset.sfreq))
-        _tell_leads(pipe, inp.dataset.leads)
+        _tell_leads(pipe, inp.dataset.leads, fill)
         return inp, pipe, notes
     pipe = model.preprocessing
     if pipe is None or skip:
-        inp = open_input(path, sfreq=args.sfreq, leads=args.leads, n_times=n_times, what=what)
+        inp = open_input(path, sfreq=args.sfreq, leads=args.leads, n_times=n_times,
+                         verify=verify, what=what)
         if args.no_preprocessing:
             why = "--no-preprocessing was given"
         elif stored is not None:
@@ -280,9 +357,10 @@ def open_for_model(args, model: LoadedModel, *, make_pipeline=None, what: str = 
         return inp, None, notes
     rate_in, _ = pipeline_rates(pipe)
     inp = open_input(path, sfreq=args.sfreq, leads=args.leads, n_times=n_times,
-                     resample_to=None if kind == "npy" else rate_in, what=what)
+                     resample_to=None if kind == "npy" else rate_in,
+                     any_length=_judged_per_record(pipe, model), verify=verify, what=what)
     ds = inp.dataset
-    _tell_leads(pipe, ds.leads)
+    _tell_leads(pipe, ds.leads, fill)
     if rate_in is not None and ds.sfreq is not None and float(ds.sfreq) != rate_in:
         from ..preprocessing import ECGPipeline, Resample
 
@@ -318,7 +396,9 @@ def fit_on_first_record(dataset, pipe, model: LoadedModel, *, what: str = "INPUT
         out_shape = np.shape(pipe.transform(first[None]))[1:]
     except (ValueError, TypeError) as exc:
         raise CLIError(f"the model's preprocessing does not apply to {what}: {exc}") from None
-    wrong_length = model.n_times is not None and out_shape[1] != model.n_times
+    # records of their own lengths are judged one by one: this one may be the odd one out
+    per_record = getattr(getattr(dataset, "spec", None), "any_length", False)
+    wrong_length = model.n_times is not None and out_shape[1] != model.n_times and not per_record
     if out_shape[0] != model.n_leads or wrong_length:
         raise CLIError(
             f"the model's preprocessing turns {what} records into {out_shape[0]} leads x "

@@ -23,6 +23,19 @@ class RunResult:
     failures: list[tuple[str, str, str]]
 
 
+class _Tail:
+    """The records of ``dataset`` from position ``start`` on (what a resumed run still reads)."""
+
+    def __init__(self, dataset, start: int):
+        self.dataset, self.start = dataset, int(start)
+
+    def __len__(self) -> int:
+        return max(len(self.dataset) - self.start, 0)
+
+    def __getitem__(self, i):
+        return self.dataset[self.start + i]
+
+
 def run_over_input(
     inp: Input,
     pipe,
@@ -31,11 +44,16 @@ def run_over_input(
     consume: Callable[[list[str], np.ndarray], None],
     *,
     desc: str,
+    start: int = 0,
+    on_batch: Callable[[int, list], None] | None = None,
 ) -> RunResult:
     """Feed the network input of every readable record of ``inp`` to ``consume`` in batches.
 
     ``consume(ids, X)`` receives the record ids and the network input ``(n, n_leads,
     n_times)`` of each batch, in INPUT order; records that fail are collected instead.
+    ``start`` skips the records an interrupted run already covered; ``on_batch(covered,
+    failures)``, called after each batch has been consumed, receives how many records are
+    covered so far and the failures of that batch.
     """
     dataset = inp.dataset
     pipe = fit_on_first_record(dataset, pipe, model)
@@ -45,13 +63,20 @@ def run_over_input(
     paths = record_paths(dataset)
     failures = list(inp.failures)
     done = 0
-    with tqdm(total=len(dataset), unit="ECG", desc=desc, disable=args.quiet, file=sys.stderr,
-              dynamic_ncols=True) as bar:
-        for batch in iter_batches(dataset, prepare, batch_size=args.batch_size, jobs=args.jobs):
+    covered = int(start)
+    with tqdm(total=len(dataset), initial=covered, unit="ECG", desc=desc, disable=args.quiet,
+              file=sys.stderr, dynamic_ncols=True) as bar:
+        for batch in iter_batches(_Tail(dataset, covered), prepare, batch_size=args.batch_size,
+                                  jobs=args.jobs):
+            indices = [start + int(i) for i in batch.indices]
             if batch.X is not None:
-                consume([ids[i] for i in batch.indices], batch.X)
-                done += len(batch.indices)
-            failures.extend((ids[i], paths[i], reason) for i, reason in batch.failures)
+                consume([ids[i] for i in indices], batch.X)
+                done += len(indices)
+            new = [(ids[start + i], paths[start + i], reason) for i, reason in batch.failures]
+            failures.extend(new)
+            covered += batch.size
+            if on_batch is not None:
+                on_batch(covered, new)
             bar.update(batch.size)
     failures.sort(key=lambda failure: failure[1])  # by path, as the records are found
     return RunResult(inp.n_records, done, failures)

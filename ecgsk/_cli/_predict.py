@@ -10,7 +10,7 @@ import pandas as pd
 
 from ._args import add_command, add_input_options, checked_value, print_notes
 from ._errors import EXIT_FAILURES, EXIT_OK, CLIError
-from ._outputs import CsvStream, check_output, report_failures, sibling
+from ._outputs import ResumableCsv, check_output, report_failures, sibling
 
 DESCRIPTION = """\
 Run a model saved with ECGClassifier.save or ECGRegressor.save over every record of INPUT and
@@ -32,6 +32,9 @@ y_<label> (0/1 at the card's per-label thresholds, or --threshold) for multilabe
 models, prediction (most probable class) for multiclass models, and prediction (or
 prediction_<k>) for regressors. Records that cannot be read or do not fit the model are
 skipped, listed on stderr and in <out stem>.failures.csv, and the exit code is then 1.
+
+An interrupted run (Ctrl-C, a killed job) keeps <out>.partial and <out>.progress.json: the
+same command resumes after the last finished batch (--restart starts over).
 """
 
 
@@ -41,6 +44,9 @@ def _threshold(text: str):
     return checked_value(text, float, lambda v: 0.0 < v < 1.0,
                          expected="'card' or a probability",
                          invalid="a threshold must lie in (0, 1)")
+
+
+_FLAGS: set[str] = set()  # the option strings of the command, set by add_parser
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -60,6 +66,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     thresholds.add_argument("--threshold", type=_threshold, default="card", metavar="P",
                             help="one probability threshold for every label instead")
     add_input_options(parser)
+    parser.add_argument("--restart", action="store_true",
+                        help="start over instead of resuming an interrupted run into --out")
+    _FLAGS.update(parser._option_string_actions)
     parser.set_defaults(run=run, threshold="card")
     return parser
 
@@ -106,10 +115,34 @@ def _resolve_thresholds(est, choice) -> np.ndarray | None:
     return np.asarray(card, dtype=np.float64).reshape(-1)
 
 
+def run_over_input(*args, **kwargs):
+    """:func:`ecgsk._cli._loop.run_over_input`, imported when a run starts (it loads torch)."""
+    from ._loop import run_over_input as run_loop
+
+    return run_loop(*args, **kwargs)
+
+
+def _fingerprint(args, model, inp, thresholds) -> dict:
+    """What must not change between an interrupted run and its resumption."""
+    import hashlib
+
+    card = (model.path / "card.json").read_bytes()
+    weights = model.path / "weights.safetensors"
+    ids = "\n".join(str(i) for i in inp.dataset.ids).encode()
+    return {
+        "model": hashlib.sha256(card).hexdigest(),
+        "weights": [weights.stat().st_size, weights.stat().st_mtime_ns],
+        "input": str(inp.path.resolve()),
+        "records": hashlib.sha256(ids).hexdigest(),
+        "n_records": len(inp.dataset),
+        "thresholds": None if thresholds is None else [float(t) for t in thresholds],
+        "options": [args.no_preprocessing, args.n_times, args.sfreq, args.leads],
+    }
+
+
 def run(args) -> int:
     """Run ``ecgsk predict``; return the exit code."""
     from ._inputs import open_for_model
-    from ._loop import run_over_input
     from ._models import load_model
 
     out = check_output(args.out, suffixes=(".csv",))
@@ -125,16 +158,26 @@ def run(args) -> int:
     est.batch_size = args.batch_size
     thresholds = None if model.kind == "regressor" else _resolve_thresholds(est, args.threshold)
 
-    with CsvStream(out) as stream:
+    with ResumableCsv(out, _fingerprint(args, model, inp, thresholds),
+                      restart=args.restart) as stream:
+        if stream.covered:
+            print(f"ecgsk predict: resuming after {stream.covered} of {len(inp.dataset)} "
+                  "record(s) done by an interrupted run", file=sys.stderr)
+
         def consume(ids, X):
             if model.kind == "regressor":
                 stream.write(_regressor_frame(est, ids, X))
             else:
                 stream.write(_classifier_frame(est, ids, X, thresholds))
 
-        result = run_over_input(inp, pipe, args, model, consume, desc="predict")
+        earlier = list(stream.failures)
+        result = run_over_input(inp, pipe, args, model, consume, desc="predict",
+                                start=stream.covered, on_batch=stream.checkpoint)
         stream.commit(empty_columns=["record_id"])
-    report_failures(result.failures, sibling(out, "failures"), prog="ecgsk predict")
+    result.failures = sorted(result.failures + earlier, key=lambda failure: failure[1])
+    result.n_done = stream.rows  # this run's and the interrupted runs' rows
+    report_failures(result.failures, sibling(out, "failures"), prog="ecgsk predict",
+                    flags=_FLAGS)
     if not args.quiet:
         print(f"ecgsk predict: {result.n_done} of {result.n_records} record(s) -> {out}",
               file=sys.stderr)

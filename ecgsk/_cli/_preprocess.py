@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ._args import add_command, checked_value, positive_float, positive_int
-from ._errors import EXIT_FAILURES, EXIT_OK, CLIError
+from ._errors import EXIT_FAILURES, EXIT_OK, CLIError, cli_hints
 from ._outputs import _SHOWN_FAILURES, failure_line
 
 DESCRIPTION = """\
@@ -36,6 +36,11 @@ def _jobs(text: str) -> int:
                          invalid="expected a positive number of workers or -1")
 
 
+# the option strings of the command, for the hints of failure reasons
+_FLAGS = {"--sfreq-out", "--n-times", "--deepecg", "--fill-missing", "--jobs", "--chunk-size",
+          "--restart", "--quiet"}
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = add_command(subparsers, "preprocess",
                          "convert a folder of records into a chunked zarr store (resumable)",
@@ -49,6 +54,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="crop or pad every record (centred) to N samples, after resampling")
     target.add_argument("--deepecg", action="store_true",
                         help="apply the DeepECG preprocessing (12 x 2500 at 250 Hz, normalised)")
+    target.add_argument("--fill-missing", choices=("zeros",), metavar="zeros",
+                        help="with --deepecg: fill leads the records lack (and that cannot be "
+                             "derived from I and II) with zeros instead of failing them")
     parser.add_argument("--jobs", type=_jobs, default=1, metavar="N",
                         help="worker processes reading records (-1: all cores; default: 1)")
     parser.add_argument("--chunk-size", type=positive_int, default=256, metavar="N",
@@ -65,7 +73,11 @@ def _first_record(source: Path):
     from ..io._items import find_record_files, scan_header
 
     errors = []
-    for path in find_record_files(source):
+    try:
+        files = find_record_files(source)
+    except (ValueError, OSError) as exc:
+        raise CLIError(f"INPUT {source}: {exc}") from None
+    for path in files:
         try:
             header = scan_header(path)
         except (ValueError, OSError) as exc:
@@ -75,11 +87,12 @@ def _first_record(source: Path):
     raise CLIError(f"INPUT {source}: no record can be read; first error: {errors[0]}")
 
 
-def _deepecg_pipeline(source: Path):
+def _deepecg_pipeline(source: Path, fill_missing=None):
     from ..preprocessing import make_deepecg_preprocessing
 
     sfreq, leads = _first_record(source)
-    return sfreq, make_deepecg_preprocessing(sfreq, input_leads=list(leads))
+    return sfreq, make_deepecg_preprocessing(sfreq, input_leads=list(leads),
+                                             fill_missing=fill_missing)
 
 
 def run(args) -> int:
@@ -102,7 +115,9 @@ def run(args) -> int:
         raise CLIError(f"OUT {dest}: folder {dest.parent} does not exist")
     sfreq, pipe = args.sfreq_out, None
     if args.deepecg:
-        sfreq, pipe = _deepecg_pipeline(source)
+        sfreq, pipe = _deepecg_pipeline(source, args.fill_missing)
+    elif args.fill_missing is not None:
+        raise CLIError("--fill-missing applies to the lead step of --deepecg; add --deepecg")
     try:
         report = convert(source, dest, preprocessing=pipe, sfreq=sfreq, n_times=args.n_times,
                          chunk_size=args.chunk_size, n_jobs=args.jobs, resume=not args.restart,
@@ -112,8 +127,7 @@ def run(args) -> int:
               f"where it stopped ({dest})", file=sys.stderr)
         raise
     except (ValueError, OSError) as exc:
-        hint = " (or pass --restart to overwrite it)" if "resume=False" in str(exc) else ""
-        raise CLIError(f"{exc}{hint}") from None
+        raise CLIError(str(exc)) from None
     print(f"converted {report.n_converted}, failed {report.n_failed}, skipped "
           f"{report.n_skipped} (already converted) -> {dest}")
     if report.n_failed:
@@ -121,7 +135,7 @@ def run(args) -> int:
         print(f"ecgsk preprocess: {report.n_failed} file(s) could not be converted:",
               file=sys.stderr)
         for path, reason in report.failures.head(_SHOWN_FAILURES).itertuples(index=False):
-            print(f"  {failure_line(path, reason)}", file=sys.stderr)
+            print(f"  {cli_hints(failure_line(path, reason), _FLAGS)}", file=sys.stderr)
         if report.n_failed > _SHOWN_FAILURES:
             print(f"  ... and {report.n_failed - _SHOWN_FAILURES} more", file=sys.stderr)
         print(f"failure log: {log}")
