@@ -151,6 +151,10 @@ def test_check_amplitude_flags_gain_errors_and_flat_records():
         large, small = check_amplitude(X, warn=False)
         assert large.tolist() == [1]
         assert check_amplitude(sample.signals)[0].size == 0  # real records pass
+    counts = np.zeros((2, 12, 100), dtype=np.int16)
+    counts[1, 0, :2] = (-32768, 32767)  # ADC counts: a range that overflows int16
+    with pytest.warns(AmplitudeWarning, match="6.55e\\+04 mV"):
+        assert check_amplitude(counts)[0].tolist() == [1]
     with pytest.raises(ValueError, match="names has 2 entries"):
         check_amplitude(X, names=["a", "b"])
     with pytest.raises(ValueError, match="max_ptp must be a positive number"):

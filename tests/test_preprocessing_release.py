@@ -308,3 +308,21 @@ def test_frozen_release_pipeline_needs_no_training_records(sample):
         DeepECGSpectralCleaning(ranges=[[], []]).fit(sample.signals[:1, :, :2500])
     with pytest.raises(ValueError, match="ranges must be a list"):
         DeepECGSpectralCleaning(ranges=[[1.0]] * 12).fit(sample.signals[:1, :, :2500])
+
+
+def test_default_chain_has_the_release_scale(sample, reference):
+    # The default gain is the release's formula on the (band-passed) cohort: a typical
+    # record has the amplitude of the release's model input; the former per-record
+    # default ("deepecg") did not (0.80 at the median on these records).
+    expected = reference[0]
+    default = make_deepecg_preprocessing(500, input_leads=sample.leads).fit_transform(
+        sample.signals)
+    ratio = np.ptp(default[:, 1], axis=-1) / np.ptp(expected[:, 1], axis=-1)
+    assert 0.95 < np.median(ratio) < 1.08, np.median(ratio)
+    per_record = make_deepecg_preprocessing(500, input_leads=sample.leads,
+                                            normalize="deepecg").fit_transform(sample.signals)
+    old = np.ptp(per_record[:, 1], axis=-1) / np.ptp(expected[:, 1], axis=-1)
+    assert np.median(old) < 0.9
+    # Voltage differences between records are the release's up to the band-pass.
+    assert np.corrcoef(np.log(np.ptp(default[:, 1], -1)), np.log(np.ptp(expected[:, 1], -1)))[
+        0, 1] > 0.9

@@ -96,7 +96,9 @@ def check_amplitude(signals, *, max_ptp=MAX_PLAUSIBLE_PTP, min_ptp=MIN_PLAUSIBLE
         return empty, empty
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN leads
-        ptp = np.nanmax(X, axis=-1) - np.nanmin(X, axis=-1)  # (n, leads)
+        # In float64: the range of integer counts can overflow their own dtype.
+        ptp = (np.nanmax(X, axis=-1).astype(np.float64)
+               - np.nanmin(X, axis=-1).astype(np.float64))  # (n, leads)
     ptp = np.where(np.isnan(ptp), 0.0, ptp)
     widest = ptp.max(axis=-1)
     too_large = np.flatnonzero(widest > max_ptp) if max_ptp is not None else empty
