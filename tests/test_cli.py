@@ -65,6 +65,15 @@ def network_input(cohort):
     """What the model sees for the 10 good records, computed without the CLI."""
     rec = read_records([cohort / f"{r}.hea" for r in GOOD])
     assert list(rec.meta["record_id"]) == GOOD
+    # the amplitude gain is the one learned on the models' training records (see `classifier`)
+    pipe = make_deepecg_preprocessing(rec.sfreq, input_leads=rec.leads)
+    return pipe.fit(load_ptbxl_sample().signals[:64]).transform(rec.signals)
+
+
+@pytest.fixture(scope="module")
+def folder_input(cohort):
+    """The network input that --deepecg makes: the gain learned on the folder's own records."""
+    rec = read_records([cohort / f"{r}.hea" for r in GOOD])
     return make_deepecg_preprocessing(rec.sfreq, input_leads=rec.leads).fit_transform(rec.signals)
 
 
@@ -163,7 +172,7 @@ def test_reader_workers_and_failures_on_stderr(classifier, cohort, predictions, 
 
 
 def test_preprocess_store_then_predict_embed_and_resume(classifier, encoder, cohort,
-                                                        predictions, tmp_path, capsys):
+                                                        folder_input, tmp_path, capsys):
     store = tmp_path / "cohort.zarr"
     assert main(["preprocess", str(cohort), str(store), "--deepecg", "--quiet"]) == 1
     captured = capsys.readouterr()
@@ -173,10 +182,11 @@ def test_preprocess_store_then_predict_embed_and_resume(classifier, encoder, coh
 
     out = tmp_path / "preds.csv"
     assert main(["predict", str(classifier[1]), str(store), "--out", str(out), "--quiet"]) == 0
-    from_store, from_folder = _read(out), _read(predictions[1])
+    from_store = _read(out)
     assert list(from_store["record_id"]) == GOOD
+    # --deepecg learned its amplitude gain on the folder (not the model's training records)
     np.testing.assert_allclose(from_store.filter(like="p_").to_numpy(),
-                               from_folder.filter(like="p_").to_numpy(), atol=1e-6)
+                               classifier[0].predict_proba(folder_input), atol=1e-6)
     assert not out.with_name("preds.failures.csv").exists()
 
     # the store is not preprocessed a second time, for an encoder with --deepecg either
@@ -191,12 +201,13 @@ def test_preprocess_store_then_predict_embed_and_resume(classifier, encoder, coh
 
 
 def test_store_converted_in_python_is_not_preprocessed_again(classifier, cohort, predictions,
-                                                            tmp_path, capsys):
+                                                            sample, tmp_path, capsys):
     from ecgsk.io import convert
 
     store = tmp_path / "python.zarr"
-    report = convert([cohort / f"{r}.hea" for r in GOOD], store,
-                     preprocessing=make_deepecg_preprocessing(500), progress=False)
+    pipe = make_deepecg_preprocessing(500).fit(sample.signals[:64])  # the model's gain
+    report = convert([cohort / f"{r}.hea" for r in GOOD], store, preprocessing=pipe,
+                     progress=False)
     assert report.n_converted == len(GOOD)
     out = tmp_path / "preds.csv"
     assert main(["predict", str(classifier[1]), str(store), "--out", str(out)]) == 0
@@ -208,14 +219,14 @@ def test_store_converted_in_python_is_not_preprocessed_again(classifier, cohort,
 
 
 def test_embed_with_encoder_folder_and_saved_model(classifier, encoder, cohort, network_input,
-                                                   tmp_path):
+                                                   folder_input, tmp_path):
     encoder, enc_dir = encoder
     out = tmp_path / "emb.npy"
     assert main(["embed", str(enc_dir), str(cohort), "--out", str(out), "--deepecg",
                  "--quiet"]) == 1
     emb = np.load(out)
     with torch.inference_mode():
-        expected = encoder.forward_features(torch.from_numpy(network_input)).numpy()
+        expected = encoder.forward_features(torch.from_numpy(folder_input)).numpy()
     np.testing.assert_allclose(emb, expected, atol=1e-5)
     assert list(_read(tmp_path / "emb.ids.csv")["record_id"]) == GOOD
     assert sorted(_read(tmp_path / "emb.failures.csv")["record_id"]) == sorted(BAD)
@@ -278,8 +289,8 @@ def test_evaluate_by_sex_and_age(sample, predictions, tmp_path, capsys):
 
 
 def test_regressor_predictions(sample, cohort, network_input, tmp_path):
-    pipe = make_deepecg_preprocessing(sample.sfreq)
-    X = pipe.fit_transform(sample.signals[:48])
+    pipe = make_deepecg_preprocessing(sample.sfreq).fit(sample.signals[:64])
+    X = pipe.transform(sample.signals[:48])
     est = ECGRegressor("xresnet1d50-tiny", max_epochs=1, batch_size=16, random_state=0,
                        **QUIET).fit(X, sample.meta["age"].to_numpy()[:48])
     folder = est.save(tmp_path / "reg", sfreq=250, preprocessing=pipe)

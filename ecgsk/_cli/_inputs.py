@@ -305,6 +305,35 @@ def _judged_per_record(pipe, model: LoadedModel) -> bool:
     return crops or model.n_times is not None
 
 
+def _fit_on_items(pipe, dataset, n_records: int = 256) -> int:
+    """Fit ``pipe`` (the cohort amplitude gain) on the first readable items of ``dataset``.
+
+    Items are cut to the shortest one's length. Returns the fitted pipeline with what it
+    learned written into its parameters (so that fitting it again learns nothing) and how many
+    records it was learned on.
+    """
+    import numpy as np
+
+    from ..preprocessing import freeze_learned
+
+    items = []
+    for i in range(len(dataset)):
+        try:
+            items.append(np.asarray(dataset[i]))
+        except (ValueError, OSError):
+            continue
+        if len(items) == n_records:
+            break
+    if not items:
+        raise CLIError("no record of INPUT can be read to learn the amplitude gain from")
+    n_times = min(x.shape[-1] for x in items)
+    try:
+        pipe.fit(np.stack([x[..., :n_times] for x in items]))
+    except ValueError as exc:
+        raise CLIError(f"the preprocessing cannot be fitted on INPUT's records: {exc}") from None
+    return freeze_learned(pipe), len(items)
+
+
 def open_for_model(args, model: LoadedModel, *, make_pipeline=None, what: str = "INPUT"):
     """Open ``args.input`` and return ``(Input, preprocessing or None, notes)``.
 
@@ -340,6 +369,9 @@ def open_for_model(args, model: LoadedModel, *, make_pipeline=None, what: str = 
             raise CLIError(f"{what} has no recorded sampling rate")
         pipe = make_pipeline(float(inp.dataset.sfreq))
         _tell_leads(pipe, inp.dataset.leads, fill)
+        pipe, n_fit = _fit_on_items(pipe, inp.dataset)
+        notes.append(f"the preprocessing's amplitude gain was learned on {n_fit} record(s) of "
+                     f"{what}")
         return inp, pipe, notes
     pipe = model.preprocessing
     if pipe is None or skip:

@@ -25,7 +25,8 @@ examples:
 Every record (WFDB .hea + .dat/.mat, GE MUSE .xml; folders are searched recursively) is read,
 put in the lead order of the first record, and written as one row of a chunked float32 zarr
 array. --deepecg applies make_deepecg_preprocessing (12 standard leads, band-pass, notch,
-250 Hz, 10 s, DeepECG normalisation): 'ecgsk predict' then uses the store as it is.
+250 Hz, 10 s, one amplitude gain learned on up to 256 records of INPUT): 'ecgsk predict'
+then uses the store as it is.
 Files that cannot be converted are listed in OUT/failures.csv with their reason (exit code 1).
 An interrupted run continues where it stopped when the same command is run again.
 """
@@ -87,12 +88,51 @@ def _first_record(source: Path):
     raise CLIError(f"INPUT {source}: no record can be read; first error: {errors[0]}")
 
 
+# records of INPUT on which --deepecg learns its amplitude gain (the cohort's scale)
+GAIN_SAMPLE = 256
+
+
+def fit_on_sample(pipe, source: Path, sfreq: float, n_records: int = GAIN_SAMPLE):
+    """Fit ``pipe`` (its cohort amplitude gain) on up to ``n_records`` records of ``source``.
+
+    Records at another rate than ``sfreq`` or that cannot be read are passed over (the
+    conversion reports them); all are cut to the shortest one's length, which leaves the gain,
+    a mean spectral magnitude, essentially unchanged.
+    """
+    import numpy as np
+
+    from ..io import read_records
+    from ..io._items import find_record_files
+    from ..preprocessing import freeze_learned
+
+    signals = []
+    for path in find_record_files(source):
+        try:
+            rec = read_records([path], check_amplitude=False)
+        except (ValueError, OSError):
+            continue
+        if float(rec.sfreq) == float(sfreq):
+            signals.append(rec.signals[0])
+        if len(signals) == n_records:
+            break
+    if not signals:
+        raise CLIError(f"INPUT {source}: no record at {sfreq:g} Hz can be read to learn the "
+                       "DeepECG amplitude gain from")
+    n_times = min(x.shape[-1] for x in signals)
+    try:
+        fitted = pipe.fit(np.stack([x[..., :n_times] for x in signals]))
+    except ValueError as exc:
+        raise CLIError(f"INPUT {source}: the DeepECG preprocessing cannot be fitted on its "
+                       f"records: {exc}") from None
+    return freeze_learned(fitted)
+
+
 def _deepecg_pipeline(source: Path, fill_missing=None):
     from ..preprocessing import make_deepecg_preprocessing
 
     sfreq, leads = _first_record(source)
-    return sfreq, make_deepecg_preprocessing(sfreq, input_leads=list(leads),
-                                             fill_missing=fill_missing)
+    pipe = make_deepecg_preprocessing(sfreq, input_leads=list(leads), fill_missing=fill_missing)
+    return sfreq, fit_on_sample(pipe, source, sfreq)
 
 
 def run(args) -> int:

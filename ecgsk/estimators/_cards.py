@@ -343,7 +343,11 @@ def preprocessing_to_data(preprocessing) -> dict:
     >>> data["version"], data["step"]["class"], data["step"]["params"]["sfreq_in"]
     (1, 'Resample', 500)
     """
-    return {"version": PREPROCESSING_VERSION, "step": _encode_step(preprocessing, "preprocessing")}
+    from ..preprocessing import freeze_if_fitted
+
+    # what fitted steps learned (a cohort gain) is written into their parameters first
+    step = _encode_step(freeze_if_fitted(preprocessing), "preprocessing")
+    return {"version": PREPROCESSING_VERSION, "step": step}
 
 
 def _decode(value, where: str):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..preprocessing._freeze import freeze_if_fitted
 from ._cards import (
     CARD_FITTED,
     CARD_PARAMS,
@@ -163,7 +164,8 @@ class PersistenceMixin:
                 "leads": leads,
             },
             "preprocessing": None if preprocessing is None else {
-                **preprocessing_to_data(preprocessing), "repr": _full_repr(preprocessing)},
+                **preprocessing_to_data(preprocessing),
+                 "repr": _full_repr(freeze_if_fitted(preprocessing))},
         }
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)

@@ -176,8 +176,9 @@ def fit_once(preprocessing, x: np.ndarray):
         if isinstance(exc, AttributeError) and not _not_fitted(preprocessing):
             raise  # a bug in the transformer, not a missing fit
         raise ValueError(
-            f"preprocessing {type(preprocessing).__name__} is not fitted and is not made of "
-            "ecgsk.preprocessing steps only, so it may learn from the data: fit it on your "
+            f"preprocessing {type(preprocessing).__name__} is not fitted and has steps that "
+            "learn from the data (such as the cohort amplitude gain of "
+            "make_deepecg_preprocessing, or a step from outside ecgsk): fit it on your "
             "training ECGs first (preprocessing.fit(X_train)) and pass the fitted one "
             f"({type(exc).__name__}: {exc})"
         ) from exc

@@ -29,7 +29,7 @@ from ._amplitude import AmplitudeWarning, check_amplitude
 from ._base import BaseECGStep, LearnedStep, SpectralStep
 from ._crop import CropOrPad, PaddingWarning
 from ._filters import BandpassFilter, BaselineRemoval, NotchFilter
-from ._freeze import freeze_learned
+from ._freeze import freeze_if_fitted, freeze_learned
 from ._leads import ReorderLeads
 from ._normalize import DEEPECG_TARGET_MAGNITUDE, NormalizeLeads, spectral_magnitude
 from ._pipeline import ECGPipeline, make_deepecg_preprocessing
@@ -59,6 +59,7 @@ __all__ = [
     "SpectralNotch",
     "SpectralStep",
     "check_amplitude",
+    "freeze_if_fitted",
     "freeze_learned",
     "make_deepecg_preprocessing",
     "mean_dft_magnitude",

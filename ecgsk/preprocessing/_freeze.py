@@ -56,6 +56,28 @@ def freeze_learned(preprocessing):
     return frozen
 
 
+def freeze_if_fitted(preprocessing):
+    """:func:`freeze_learned` for a fitted preprocessing; an unfitted one is returned as is.
+
+    What a model card stores: a fitted pipeline with what it learned written into its
+    parameters, or an unfitted one (which then has to be fitted again before use).
+
+    Examples
+    --------
+    >>> from ecgsk.preprocessing import Resample
+    >>> step = Resample(500, 250)
+    >>> freeze_if_fitted(step) is step
+    True
+    """
+    from sklearn.exceptions import NotFittedError
+
+    try:
+        check_is_fitted(preprocessing)
+    except (NotFittedError, TypeError):
+        return preprocessing
+    return freeze_learned(preprocessing)
+
+
 def _walk(est):
     yield est
     for _, step in getattr(est, "steps", None) or []:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from ..leads import canonical_lead_names
-from ._base import BaseECGStep, SpectralStep
+from ._base import BaseECGStep, LearnedStep, SpectralStep
 from ._leads import ReorderLeads
 
 
@@ -180,28 +180,38 @@ def check_preprocessing(preprocessing) -> None:
 
 
 def preprocessing_repr(preprocessing) -> str:
-    """The untruncated ``repr`` of a transformer (sklearn shortens long ones with "...")."""
+    """The untruncated ``repr`` of a transformer (sklearn shortens long ones with "...").
+
+    A fitted preprocessing is described with what it learned (:func:`freeze_if_fitted`).
+    """
+    from ._freeze import freeze_if_fitted
+
+    preprocessing = freeze_if_fitted(preprocessing)
     if hasattr(preprocessing, "get_params"):
         return preprocessing.__repr__(N_CHAR_MAX=1_000_000)
     return repr(preprocessing)
 
 
 def is_stateless(preprocessing) -> bool:
-    """True when every step is an ecgsk step, which learns nothing from the data.
+    """True when every step is an ecgsk step that learns nothing from the data.
 
-    The steps of :mod:`ecgsk.preprocessing` are fitted from the input shape alone, so fitting
-    them on one ECG is exact. A subclass with its own ``fit`` may learn from the data: it is
-    not counted.
+    Such steps are fitted from the input shape alone, so fitting them on one ECG is exact.
+    A learning step (the cohort amplitude gain of :class:`AmplitudeScaler`) without a fixed
+    gain, or a subclass with its own ``fit``, may learn from the data: it is not counted.
 
     Examples
     --------
     >>> from sklearn.preprocessing import FunctionTransformer
     >>> from ecgsk.preprocessing import make_deepecg_preprocessing
+    >>> is_stateless(make_deepecg_preprocessing(500, normalize="record"))
+    True
     >>> is_stateless(make_deepecg_preprocessing(500)), is_stateless(FunctionTransformer())
-    (True, False)
+    (False, False)
     """
-    return all(
-        isinstance(step, BaseECGStep) and type(step).fit is BaseECGStep.fit
-        and type(step).fit_transform is BaseECGStep.fit_transform
-        for step in active_steps(preprocessing)
-    )
+    def shape_only(step):
+        if isinstance(step, LearnedStep):
+            return not step._learns_from_data()
+        return (isinstance(step, BaseECGStep) and type(step).fit is BaseECGStep.fit
+                and type(step).fit_transform is BaseECGStep.fit_transform)
+
+    return all(shape_only(step) for step in active_steps(preprocessing))
