@@ -586,3 +586,70 @@ def test_muse_microvolts_as_millivolts_warns(muse_file):
     assert len(messages) == 1 and "ecg.xml" in messages[0]
     _, messages = _amplitude_warnings(read_muse_xml, muse_file, check_amplitude=False)
     assert messages == []
+
+
+# ---------------------------------------------- header damage found by tests/test_reader_fuzz.py
+
+
+def _edit_header(record_copy: Path, old: str, new: str) -> None:
+    hea = record_copy.with_name("00001_hr.hea")
+    text = hea.read_bytes()
+    assert old.encode("latin-1") in text
+    hea.write_bytes(text.replace(old.encode("latin-1"), new.encode("latin-1"), 1))
+
+
+def test_truncated_header_with_missing_signal_lines(record_copy):
+    from ecgsk.io._items import scan_header
+
+    hea = record_copy.with_name("00001_hr.hea")
+    hea.write_bytes(hea.read_bytes()[:300])  # 12 signals declared, 5 and a half described
+    # before: TypeError "lead names must be strings" without the file, or 5 leads read
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*declares 12 signal\(s\) but it describes 6"):
+        read_wfdb(record_copy)
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*declares 12"):
+        scan_header(hea)
+
+
+def test_non_ascii_byte_in_a_field_is_refused(record_copy):
+    # the wfdb package drops the byte: a gain of 1\x86000 read as 1000 -> here 100, 10x amplitude
+    _edit_header(record_copy, "00001_hr.dat 16 1000.0(0)/mV", "00001_hr.dat 16 1\x8600.0(0)/mV")
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*line 2 holds non-ASCII bytes"):
+        read_wfdb(record_copy)
+
+
+def test_non_ascii_comment_is_fine(record_copy):
+    hea = record_copy.with_name("00001_hr.hea")
+    hea.write_bytes(hea.read_bytes() + "# Note: r\u00e9sum\u00e9\n".encode("latin-1"))
+    assert read_wfdb(record_copy).signals.shape == (1, 12, 5000)
+
+
+def test_zero_gain_is_refused(record_copy):
+    # WFDB reads gain 0 as "uncalibrated" and the wfdb package substitutes 200 (5x amplitude)
+    _edit_header(record_copy, "16 1000.0(0)/mV", "16 -0")
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*signal line 1: ADC gain '-0' is zero"):
+        read_wfdb(record_copy)
+
+
+@pytest.mark.parametrize("old, new", [
+    (" 16 0 -115 13047 0 I", " 16 0 -115 99999999999999999999 0 I"),  # was a bare OverflowError
+    ("1000.0(0)/mV", "1000.0(99999999999999999999)/mV"),
+    ("00001_hr 12 500 5000", "00001_hr 12 500 99999999999999999999"),
+])
+def test_out_of_range_integers_are_refused(record_copy, old, new):
+    _edit_header(record_copy, old, new)
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*out of range"):
+        read_wfdb(record_copy)
+
+
+def test_unexpected_errors_become_value_errors_naming_the_file(tmp_path):
+    from ecgsk.io._common import naming_errors
+
+    with pytest.raises(ValueError, match=r"rec\.dat could not be read.*IndexError: boom"):
+        with naming_errors(tmp_path / "rec.dat"):
+            raise IndexError("boom")
+    with pytest.raises(ValueError, match=r"^.*rec\.dat: 'ascii' codec"):
+        with naming_errors(tmp_path / "rec.dat"):
+            b"\xff".decode("ascii")
+    with pytest.raises(FileNotFoundError):
+        with naming_errors(tmp_path / "rec.dat"):
+            raise FileNotFoundError("absent")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 import os
+import struct
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,6 +169,29 @@ def warn_implausible_amplitude(records: Sequence, stacklevel: int = 3) -> list[s
             stacklevel=stacklevel,
         )
     return sources
+
+
+@contextmanager
+def naming_errors(source) -> Iterator[None]:
+    """Turn any error reading ``source`` into a ``ValueError`` that names it.
+
+    A damaged file can make a parsing library fail with ``IndexError``,
+    ``struct.error``, ``OverflowError``, ``zlib.error``, ``UnicodeDecodeError``
+    and the like, whose messages do not say which file; a ``ValueError`` that
+    already names the file passes through unchanged. ``OSError`` (a missing
+    or unreadable file) is left as it is.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        if str(source) in str(exc):
+            raise
+        raise ValueError(f"{source}: {exc}") from exc
+    except (ArithmeticError, LookupError, TypeError, EOFError, struct.error, zlib.error) as exc:
+        raise ValueError(
+            f"{source} could not be read: the file is damaged or not in the expected format "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 @dataclass

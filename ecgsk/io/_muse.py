@@ -21,6 +21,7 @@ from ._common import (
     adc_to_mv,
     as_path_list,
     check_errors_option,
+    naming_errors,
     normalise_sex,
     parse_age,
     read_all,
@@ -86,7 +87,7 @@ def _pick_waveform(root: ET.Element, path: Path, waveform: str) -> ET.Element:
         warnings.warn(
             f"{path} has no Rhythm waveform; reading the Median (representative) beat instead",
             UserWarning,
-            stacklevel=5,
+            stacklevel=6,
         )
         return by_type["median"]
     found = sorted(k for k in by_type if k) or ["none"]
@@ -182,6 +183,11 @@ def _age_years(demographics: ET.Element | None) -> float:
 def read_muse_record(path, waveform: str = "auto", verify_crc: bool = True) -> RawRecord:
     """Read one MUSE XML file into a :class:`RawRecord` with the 12 standard leads."""
     path = Path(path)
+    with naming_errors(path):
+        return _read_muse(path, waveform, verify_crc)
+
+
+def _read_muse(path: Path, waveform: str, verify_crc: bool) -> RawRecord:
     root = _parse_file(path)
     element = _pick_waveform(root, path, waveform)
     sfreq = _sample_rate(element, path)
