@@ -653,3 +653,22 @@ def test_unexpected_errors_become_value_errors_naming_the_file(tmp_path):
     with pytest.raises(FileNotFoundError):
         with naming_errors(tmp_path / "rec.dat"):
             raise FileNotFoundError("absent")
+
+
+def test_checksum_hints_name_each_readers_keyword(record_copy, muse_file):
+    """read_records' keyword is verify=, not verify_checksum= (issue 13, item 6)."""
+    dat = record_copy.with_name("00001_hr.dat")
+    data = bytearray(dat.read_bytes())
+    data[5000:5010] = bytes(10)
+    dat.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"verify=False to read_records") as info:
+        read_records(record_copy)
+    assert "verify_checksum=False to read_wfdb" in str(info.value)
+    assert read_records(record_copy, verify=False).signals.shape == (1, 12, 5000)
+    block = _lead_block(muse_file.read_text(encoding="iso-8859-1"), "V3")
+    crc = re.search(r"<LeadDataCRC32>(\d+)</LeadDataCRC32>", block).group(1)
+    _edit(muse_file, f"<LeadDataCRC32>{crc}</LeadDataCRC32>",
+          f"<LeadDataCRC32>{(int(crc) + 1) % 2**32}</LeadDataCRC32>")
+    with pytest.raises(ValueError, match=r"verify_crc=False to read_muse_xml, or verify=False"):
+        read_records(muse_file)
+    assert read_records(muse_file, verify=False).signals.shape == (1, 12, 5000)

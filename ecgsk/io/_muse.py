@@ -144,7 +144,8 @@ def _decode_lead(lead: ET.Element, path: Path, verify_crc: bool) -> tuple[str, n
     if verify_crc and crc is not None and crc != zlib.crc32(raw):
         raise ValueError(
             f"{where}: CRC32 of WaveFormData does not match LeadDataCRC32; the data is corrupt "
-            "(pass verify_crc=False to read it anyway)"
+            "(to read it anyway pass verify_crc=False to read_muse_xml, or verify=False to "
+            "read_records)"
         )
     per_bit_text = _text(lead, "LeadAmplitudeUnitsPerBit")
     if per_bit_text is None:

@@ -112,7 +112,8 @@ def _check_record(rec, base: Path, verify_checksum: bool) -> np.ndarray:
             raise ValueError(
                 f"WFDB record {base}: checksum mismatch for signal(s) "
                 f"{[rec.sig_name[i] for i in bad]} in {files}: the data file is corrupt "
-                "(pass verify_checksum=False to read it anyway)"
+                "(to read it anyway pass verify_checksum=False to read_wfdb, or verify=False "
+                "to read_records)"
             )
     return digital
 
