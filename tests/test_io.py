@@ -672,3 +672,38 @@ def test_checksum_hints_name_each_readers_keyword(record_copy, muse_file):
     with pytest.raises(ValueError, match=r"verify_crc=False to read_muse_xml, or verify=False"):
         read_records(muse_file)
     assert read_records(muse_file, verify=False).signals.shape == (1, 12, 5000)
+
+
+def test_convert_warns_about_implausible_amplitudes(ptbxl_records, tmp_path):
+    from ecgsk.datasets import ECGDataset
+    from ecgsk.io import convert
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rec = _real_ecg(ptbxl_records)
+    for name in ("good", "wrong_units"):
+        write_muse_xml(folder / f"{name}.xml", rec.signals[0], rec.sfreq, rec.leads,
+                       store_derived=False)
+    _edit(folder / "wrong_units.xml", "<LeadAmplitudeUnits>MICROVOLTS</LeadAmplitudeUnits>",
+          "<LeadAmplitudeUnits>MILLIVOLTS</LeadAmplitudeUnits>", count=8)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = convert(folder, tmp_path / "a.zarr", progress=False)
+    messages = [str(w.message) for w in caught if "implausible amplitude" in str(w.message)]
+    assert report.n_converted == 2 and len(messages) == 1
+    assert "wrong_units.xml" in messages[0] and "good.xml" not in messages[0]
+    assert caught[0].filename == __file__
+    assert not any(c.startswith("_") for c in ECGDataset(report.path).meta.columns)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        convert(folder, tmp_path / "b.zarr", progress=False, check_amplitude=False)
+    assert not [w for w in caught if "implausible amplitude" in str(w.message)]
+
+
+def test_reader_amplitude_warning_points_at_the_caller(record_copy):
+    hea = record_copy.with_name("00001_hr.hea")
+    hea.write_text(hea.read_text().replace("1000.0(0)/mV", "1.27(0)/mV"))
+    for read in (read_wfdb, read_records):
+        with pytest.warns(UserWarning, match="implausible amplitude") as caught:
+            read(record_copy)
+        assert caught[0].filename == __file__

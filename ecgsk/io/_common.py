@@ -159,16 +159,22 @@ def warn_implausible_amplitude(records: Sequence, stacklevel: int = 3) -> list[s
         if problem is not None:
             flagged.append(f"{rec.source}: {problem}")
             sources.append(rec.source)
-    if flagged:
-        shown = "\n  ".join(flagged[:10])
-        more = f"\n  ... and {len(flagged) - 10} more" if len(flagged) > 10 else ""
-        warnings.warn(
-            f"{len(flagged)} of {len(records)} record(s) have an implausible amplitude for an "
-            f"ECG in millivolts:\n  {shown}{more}\n(pass check_amplitude=False to skip this check)",
-            UserWarning,
-            stacklevel=stacklevel,
-        )
+    warn_amplitude_list(flagged, len(records), stacklevel)
     return sources
+
+
+def warn_amplitude_list(flagged: list[str], n_records: int, stacklevel: int) -> None:
+    """One warning listing ``"source: problem"`` lines (the first ten, then a count)."""
+    if not flagged:
+        return
+    shown = "\n  ".join(flagged[:10])
+    more = f"\n  ... and {len(flagged) - 10} more" if len(flagged) > 10 else ""
+    warnings.warn(
+        f"{len(flagged)} of {n_records} record(s) have an implausible amplitude for an "
+        f"ECG in millivolts:\n  {shown}{more}\n(pass check_amplitude=False to skip this check)",
+        UserWarning,
+        stacklevel=stacklevel + 1,
+    )
 
 
 @contextmanager
