@@ -586,3 +586,124 @@ def test_muse_microvolts_as_millivolts_warns(muse_file):
     assert len(messages) == 1 and "ecg.xml" in messages[0]
     _, messages = _amplitude_warnings(read_muse_xml, muse_file, check_amplitude=False)
     assert messages == []
+
+
+# ---------------------------------------------- header damage found by tests/test_reader_fuzz.py
+
+
+def _edit_header(record_copy: Path, old: str, new: str) -> None:
+    hea = record_copy.with_name("00001_hr.hea")
+    text = hea.read_bytes()
+    assert old.encode("latin-1") in text
+    hea.write_bytes(text.replace(old.encode("latin-1"), new.encode("latin-1"), 1))
+
+
+def test_truncated_header_with_missing_signal_lines(record_copy):
+    from ecgsk.io._items import scan_header
+
+    hea = record_copy.with_name("00001_hr.hea")
+    hea.write_bytes(hea.read_bytes()[:300])  # 12 signals declared, 5 and a half described
+    # before: TypeError "lead names must be strings" without the file, or 5 leads read
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*declares 12 signal\(s\) but it describes 6"):
+        read_wfdb(record_copy)
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*declares 12"):
+        scan_header(hea)
+
+
+def test_non_ascii_byte_in_a_field_is_refused(record_copy):
+    # the wfdb package drops the byte: a gain of 1\x86000 read as 1000 -> here 100, 10x amplitude
+    _edit_header(record_copy, "00001_hr.dat 16 1000.0(0)/mV", "00001_hr.dat 16 1\x8600.0(0)/mV")
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*line 2 holds non-ASCII bytes"):
+        read_wfdb(record_copy)
+
+
+def test_non_ascii_comment_is_fine(record_copy):
+    hea = record_copy.with_name("00001_hr.hea")
+    hea.write_bytes(hea.read_bytes() + "# Note: r\u00e9sum\u00e9\n".encode("latin-1"))
+    assert read_wfdb(record_copy).signals.shape == (1, 12, 5000)
+
+
+def test_zero_gain_is_refused(record_copy):
+    # WFDB reads gain 0 as "uncalibrated" and the wfdb package substitutes 200 (5x amplitude)
+    _edit_header(record_copy, "16 1000.0(0)/mV", "16 -0")
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*signal line 1: ADC gain '-0' is zero"):
+        read_wfdb(record_copy)
+
+
+@pytest.mark.parametrize("old, new", [
+    (" 16 0 -115 13047 0 I", " 16 0 -115 99999999999999999999 0 I"),  # was a bare OverflowError
+    ("1000.0(0)/mV", "1000.0(99999999999999999999)/mV"),
+    ("00001_hr 12 500 5000", "00001_hr 12 500 99999999999999999999"),
+])
+def test_out_of_range_integers_are_refused(record_copy, old, new):
+    _edit_header(record_copy, old, new)
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*out of range"):
+        read_wfdb(record_copy)
+
+
+def test_unexpected_errors_become_value_errors_naming_the_file(tmp_path):
+    from ecgsk.io._common import naming_errors
+
+    with pytest.raises(ValueError, match=r"rec\.dat could not be read.*IndexError: boom"):
+        with naming_errors(tmp_path / "rec.dat"):
+            raise IndexError("boom")
+    with pytest.raises(ValueError, match=r"^.*rec\.dat: 'ascii' codec"):
+        with naming_errors(tmp_path / "rec.dat"):
+            b"\xff".decode("ascii")
+    with pytest.raises(FileNotFoundError):
+        with naming_errors(tmp_path / "rec.dat"):
+            raise FileNotFoundError("absent")
+
+
+def test_checksum_hints_name_each_readers_keyword(record_copy, muse_file):
+    """read_records' keyword is verify=, not verify_checksum= (issue 13, item 6)."""
+    dat = record_copy.with_name("00001_hr.dat")
+    data = bytearray(dat.read_bytes())
+    data[5000:5010] = bytes(10)
+    dat.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"verify=False to read_records") as info:
+        read_records(record_copy)
+    assert "verify_checksum=False to read_wfdb" in str(info.value)
+    assert read_records(record_copy, verify=False).signals.shape == (1, 12, 5000)
+    block = _lead_block(muse_file.read_text(encoding="iso-8859-1"), "V3")
+    crc = re.search(r"<LeadDataCRC32>(\d+)</LeadDataCRC32>", block).group(1)
+    _edit(muse_file, f"<LeadDataCRC32>{crc}</LeadDataCRC32>",
+          f"<LeadDataCRC32>{(int(crc) + 1) % 2**32}</LeadDataCRC32>")
+    with pytest.raises(ValueError, match=r"verify_crc=False to read_muse_xml, or verify=False"):
+        read_records(muse_file)
+    assert read_records(muse_file, verify=False).signals.shape == (1, 12, 5000)
+
+
+def test_convert_warns_about_implausible_amplitudes(ptbxl_records, tmp_path):
+    from ecgsk.datasets import ECGDataset
+    from ecgsk.io import convert
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rec = _real_ecg(ptbxl_records)
+    for name in ("good", "wrong_units"):
+        write_muse_xml(folder / f"{name}.xml", rec.signals[0], rec.sfreq, rec.leads,
+                       store_derived=False)
+    _edit(folder / "wrong_units.xml", "<LeadAmplitudeUnits>MICROVOLTS</LeadAmplitudeUnits>",
+          "<LeadAmplitudeUnits>MILLIVOLTS</LeadAmplitudeUnits>", count=8)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = convert(folder, tmp_path / "a.zarr", progress=False)
+    messages = [str(w.message) for w in caught if "implausible amplitude" in str(w.message)]
+    assert report.n_converted == 2 and len(messages) == 1
+    assert "wrong_units.xml" in messages[0] and "good.xml" not in messages[0]
+    assert caught[0].filename == __file__
+    assert not any(c.startswith("_") for c in ECGDataset(report.path).meta.columns)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        convert(folder, tmp_path / "b.zarr", progress=False, check_amplitude=False)
+    assert not [w for w in caught if "implausible amplitude" in str(w.message)]
+
+
+def test_reader_amplitude_warning_points_at_the_caller(record_copy):
+    hea = record_copy.with_name("00001_hr.hea")
+    hea.write_text(hea.read_text().replace("1000.0(0)/mV", "1.27(0)/mV"))
+    for read in (read_wfdb, read_records):
+        with pytest.warns(UserWarning, match="implausible amplitude") as caught:
+            read(record_copy)
+        assert caught[0].filename == __file__

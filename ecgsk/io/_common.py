@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 import os
+import struct
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_sfreq
+from ..preprocessing._amplitude import MAX_PLAUSIBLE_PTP, MIN_PLAUSIBLE_PTP, lead_amplitudes
 from ._records import ECGRecords
 
 SFREQ_RANGE = (20.0, 100_000.0)
@@ -22,7 +26,7 @@ Below 20 Hz a QRS complex cannot be represented; above 100 kHz no ECG device
 samples. A header saying ``5e9`` or ``1`` is a damaged field, not an ECG.
 """
 
-AMPLITUDE_RANGE_MV = (0.01, 50.0)
+AMPLITUDE_RANGE_MV = (MIN_PLAUSIBLE_PTP, MAX_PLAUSIBLE_PTP)
 """Plausible peak-to-peak amplitudes (mV) for the read-time amplitude check.
 
 A record is flagged when the median over its leads of the per-lead
@@ -126,20 +130,16 @@ def amplitude_problem(signal: np.ndarray) -> str | None:
     median peak-to-peak amplitude over leads is 1574 mV (above 50 mV: a wrong gain, ...)
     """
     sig = np.asarray(signal)
-    if sig.ndim != 2 or sig.shape[1] == 0:
-        return None
-    ptp = np.fmax.reduce(sig, axis=1) - np.fmin.reduce(sig, axis=1)  # NaN samples ignored
-    ptp = ptp[np.isfinite(ptp)]
-    if ptp.size == 0:
+    if sig.ndim != 2 or sig.shape[1] == 0 or not np.isfinite(sig).any():
         return None
     low, high = AMPLITUDE_RANGE_MV
-    median = float(np.median(ptp))
+    typical, widest = lead_amplitudes(sig[None])  # the rule of ecgsk.preprocessing's check
+    median, largest = float(typical[0]), float(widest[0])
     if median > high:
         return (
             f"median peak-to-peak amplitude over leads is {median:.4g} mV (above {high:g} mV: "
             "a wrong gain, or microvolts stored as millivolts?)"
         )
-    largest = float(ptp.max())
     if largest < low:
         return (
             f"largest peak-to-peak amplitude over leads is {largest:.3g} mV (below {low:g} mV: "
@@ -156,16 +156,45 @@ def warn_implausible_amplitude(records: Sequence, stacklevel: int = 3) -> list[s
         if problem is not None:
             flagged.append(f"{rec.source}: {problem}")
             sources.append(rec.source)
-    if flagged:
-        shown = "\n  ".join(flagged[:10])
-        more = f"\n  ... and {len(flagged) - 10} more" if len(flagged) > 10 else ""
-        warnings.warn(
-            f"{len(flagged)} of {len(records)} record(s) have an implausible amplitude for an "
-            f"ECG in millivolts:\n  {shown}{more}\n(pass check_amplitude=False to skip this check)",
-            UserWarning,
-            stacklevel=stacklevel,
-        )
+    warn_amplitude_list(flagged, len(records), stacklevel)
     return sources
+
+
+def warn_amplitude_list(flagged: list[str], n_records: int, stacklevel: int) -> None:
+    """One warning listing ``"source: problem"`` lines (the first ten, then a count)."""
+    if not flagged:
+        return
+    shown = "\n  ".join(flagged[:10])
+    more = f"\n  ... and {len(flagged) - 10} more" if len(flagged) > 10 else ""
+    warnings.warn(
+        f"{len(flagged)} of {n_records} record(s) have an implausible amplitude for an "
+        f"ECG in millivolts:\n  {shown}{more}\n(pass check_amplitude=False to skip this check)",
+        UserWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
+@contextmanager
+def naming_errors(source) -> Iterator[None]:
+    """Turn any error reading ``source`` into a ``ValueError`` that names it.
+
+    A damaged file can make a parsing library fail with ``IndexError``,
+    ``struct.error``, ``OverflowError``, ``zlib.error``, ``UnicodeDecodeError``
+    and the like, whose messages do not say which file; a ``ValueError`` that
+    already names the file passes through unchanged. ``OSError`` (a missing
+    or unreadable file) is left as it is.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        if str(source) in str(exc):
+            raise
+        raise ValueError(f"{source}: {exc}") from exc
+    except (ArithmeticError, LookupError, TypeError, EOFError, struct.error, zlib.error) as exc:
+        raise ValueError(
+            f"{source} could not be read: the file is damaged or not in the expected format "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 @dataclass

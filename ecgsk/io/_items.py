@@ -124,7 +124,7 @@ def _scan_wfdb(path: Path) -> RecordHeader:
     n_times = _wfdb_data_check(header, base)
     try:
         leads = canonical_lead_names(header.sig_name or [f"signal{i}" for i in range(header.n_sig)])
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         raise ValueError(f"WFDB record {base}: {exc}") from exc
     comments = [c.strip() for c in (header.comments or []) if c.strip()]
     return RecordHeader(path, float(header.fs), n_times, leads, _comment_meta(comments))

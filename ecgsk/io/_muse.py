@@ -21,6 +21,7 @@ from ._common import (
     adc_to_mv,
     as_path_list,
     check_errors_option,
+    naming_errors,
     normalise_sex,
     parse_age,
     read_all,
@@ -86,7 +87,7 @@ def _pick_waveform(root: ET.Element, path: Path, waveform: str) -> ET.Element:
         warnings.warn(
             f"{path} has no Rhythm waveform; reading the Median (representative) beat instead",
             UserWarning,
-            stacklevel=5,
+            stacklevel=6,
         )
         return by_type["median"]
     found = sorted(k for k in by_type if k) or ["none"]
@@ -143,7 +144,8 @@ def _decode_lead(lead: ET.Element, path: Path, verify_crc: bool) -> tuple[str, n
     if verify_crc and crc is not None and crc != zlib.crc32(raw):
         raise ValueError(
             f"{where}: CRC32 of WaveFormData does not match LeadDataCRC32; the data is corrupt "
-            "(pass verify_crc=False to read it anyway)"
+            "(to read it anyway pass verify_crc=False to read_muse_xml, or verify=False to "
+            "read_records)"
         )
     per_bit_text = _text(lead, "LeadAmplitudeUnitsPerBit")
     if per_bit_text is None:
@@ -182,6 +184,11 @@ def _age_years(demographics: ET.Element | None) -> float:
 def read_muse_record(path, waveform: str = "auto", verify_crc: bool = True) -> RawRecord:
     """Read one MUSE XML file into a :class:`RawRecord` with the 12 standard leads."""
     path = Path(path)
+    with naming_errors(path):
+        return _read_muse(path, waveform, verify_crc)
+
+
+def _read_muse(path: Path, waveform: str, verify_crc: bool) -> RawRecord:
     root = _parse_file(path)
     element = _pick_waveform(root, path, waveform)
     sfreq = _sample_rate(element, path)

@@ -13,6 +13,7 @@ from ._common import (
     adc_to_mv,
     as_path_list,
     check_errors_option,
+    naming_errors,
     normalise_sex,
     parse_age,
     read_all,
@@ -111,7 +112,8 @@ def _check_record(rec, base: Path, verify_checksum: bool) -> np.ndarray:
             raise ValueError(
                 f"WFDB record {base}: checksum mismatch for signal(s) "
                 f"{[rec.sig_name[i] for i in bad]} in {files}: the data file is corrupt "
-                "(pass verify_checksum=False to read it anyway)"
+                "(to read it anyway pass verify_checksum=False to read_wfdb, or verify=False "
+                "to read_records)"
             )
     return digital
 
@@ -149,6 +151,11 @@ def read_wfdb_record(path, verify_checksum: bool = True, default_sfreq=None) -> 
     ``default_sfreq``: the rate of a header without one (None: such a header raises).
     """
     base = record_base(Path(path))
+    with naming_errors(base):
+        return _read_record(base, verify_checksum, default_sfreq)
+
+
+def _read_record(base: Path, verify_checksum: bool, default_sfreq) -> RawRecord:
     rec = _read_digital(base, default_sfreq)
     digital = _check_record(rec, base, verify_checksum)
     to_mv = [unit_to_mv(u, f"WFDB record {base}") for u in (rec.units or [None] * rec.n_sig)]
@@ -157,7 +164,7 @@ def read_wfdb_record(path, verify_checksum: bool = True, default_sfreq=None) -> 
     names = rec.sig_name or [f"signal{i}" for i in range(rec.n_sig)]
     try:
         leads = canonical_lead_names(names)
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         raise ValueError(f"WFDB record {base}: {exc}") from exc
     meta = {"record_id": rec.record_name, "path": str(base)}
     comments = [c.strip() for c in (rec.comments or []) if c.strip()]

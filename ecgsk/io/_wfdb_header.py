@@ -34,6 +34,7 @@ _GAIN_FIELD = re.compile(
 )
 _INTEGER = re.compile(r"^[-+]?\d+$")
 _LOOKS_NUMERIC = re.compile(r"^[-+]?[\d.]")
+_INT_MAX = 2**31 - 1  # WFDB's integer fields are C longs (32-bit on the platforms it targets)
 # Signal-line fields after the gain: ADC resolution, ADC zero, initial value, checksum, block size.
 _INTEGER_FIELDS = ("ADC resolution", "ADC zero", "initial value", "checksum", "block size")
 
@@ -116,6 +117,9 @@ def _check_signal_line(line: str, index: int, hea: Path) -> None:
     gain = float(re.match(rf"[-+]?{_DECIMAL}(?:[eE][-+]?\d+)?", tokens[2]).group())
     if not math.isfinite(gain):
         raise ValueError(f"{where}: ADC gain {tokens[2]!r} is not finite")
+    if gain == 0:
+        # WFDB reads a zero gain as "uncalibrated" and the wfdb package substitutes 200
+        raise ValueError(f"{where}: ADC gain {tokens[2]!r} is zero: the signal is uncalibrated")
     # WFDB puts the description after all eight fields; the wfdb package also accepts a
     # shorter line that ends in a one-word description, so a last non-numeric token is one.
     fields = tokens[3:8]
@@ -124,6 +128,11 @@ def _check_signal_line(line: str, index: int, hea: Path) -> None:
     for name, token in zip(_INTEGER_FIELDS, fields, strict=False):
         if not _INTEGER.match(token):
             raise ValueError(f"{where}: {name} field {token!r} is not an integer")
+        if abs(int(token)) > _INT_MAX:
+            raise ValueError(f"{where}: {name} field {token!r} is out of range")
+    baseline = re.search(r"\((-?\d+)\)", tokens[2])
+    if baseline and abs(int(baseline.group(1))) > _INT_MAX:
+        raise ValueError(f"{where}: ADC baseline in {tokens[2]!r} is out of range")
 
 
 def check_header(hea: Path, default_sfreq=None, *, default_hint: bool = True) -> HeaderFields:
@@ -153,8 +162,14 @@ def check_header(hea: Path, default_sfreq=None, *, default_hint: bool = True) ->
         raw = hea.read_bytes()
     except OSError as exc:
         raise ValueError(f"WFDB header {hea} cannot be read ({exc})") from exc
-    # the wfdb package reads headers as ASCII and drops other bytes
-    lines = header_lines(raw.decode("ascii", errors="ignore"))
+    for number, line in enumerate(raw.splitlines(), start=1):
+        # the wfdb package drops non-ASCII bytes: "1\x86000/mV" would become a gain of 1000
+        if not line.lstrip().startswith(b"#") and not line.isascii():
+            raise ValueError(
+                f"{hea} is not a valid WFDB header: line {number} holds non-ASCII bytes "
+                f"({line[:60]!r}); only comment lines may"
+            )
+    lines = header_lines(raw.decode("ascii", errors="ignore"))  # as the wfdb package does
     if not lines:
         raise ValueError(f"{hea} is not a valid WFDB header: it holds no record line")
     tokens = lines[0].split()
@@ -171,6 +186,8 @@ def check_header(hea: Path, default_sfreq=None, *, default_hint: bool = True) ->
             "non-negative integer"
         )
     n_sig = int(tokens[1])
+    if n_sig > 100_000:
+        raise ValueError(f"{hea} is not a valid WFDB header: {n_sig} signals is not plausible")
     if len(tokens) >= 3:
         sfreq, given = _sampling_rate(tokens[2], hea), True
     elif default_sfreq is None:
@@ -193,6 +210,15 @@ def check_header(hea: Path, default_sfreq=None, *, default_hint: bool = True) ->
                 "non-negative integer"
             )
         sig_len = int(tokens[3])
+        if sig_len > _INT_MAX:
+            raise ValueError(
+                f"{hea} is not a valid WFDB header: number of samples {tokens[3]} is out of range"
+            )
+    if len(lines) - 1 < n_sig:
+        raise ValueError(
+            f"{hea} is not a valid WFDB header: its record line declares {n_sig} signal(s) but "
+            f"it describes {len(lines) - 1} (a truncated header?)"
+        )
     for i, line in enumerate(lines[1 : 1 + n_sig]):
         _check_signal_line(line, i, hea)
     return HeaderFields(sfreq, given, n_sig, sig_len)

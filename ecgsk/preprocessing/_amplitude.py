@@ -31,17 +31,20 @@ def check_amplitude(signals, *, max_ptp=MAX_PLAUSIBLE_PTP, min_ptp=MIN_PLAUSIBLE
                     names=None, warn=True, stacklevel=2):
     """Find records whose amplitudes are implausible for millivolts, and warn.
 
-    A record is *too large* when the peak-to-peak amplitude of any of its
-    leads exceeds ``max_ptp`` (a gain error: microvolts or ADC counts read as
-    millivolts), and *too small* when that of every lead is below ``min_ptp``
-    (volts read as millivolts, or a flat record). NaN samples are ignored.
+    A record is *too large* when the median over its leads of the per-lead
+    peak-to-peak amplitude exceeds ``max_ptp`` (a gain error: microvolts or
+    ADC counts read as millivolts; a spike or lead-off artefact in one lead
+    does not count), and *too small* when every lead spans less than
+    ``min_ptp`` (volts read as millivolts, or a flat record). NaN samples are
+    ignored. The readers of :mod:`ecgsk.io` apply the same rule
+    (:func:`lead_amplitudes`).
 
     Parameters
     ----------
     signals : array-like of shape (n_ecgs, n_leads, n_times)
         ECG signals that should be in millivolts.
     max_ptp : float or None, default=50.0
-        Largest plausible peak-to-peak amplitude of a lead, in mV; ``None``
+        Largest plausible median peak-to-peak amplitude of the leads, in mV; ``None``
         skips the check for large records.
     min_ptp : float or None, default=0.01
         Records whose every lead spans less than this (mV) are flagged;
@@ -76,8 +79,9 @@ def check_amplitude(signals, *, max_ptp=MAX_PLAUSIBLE_PTP, min_ptp=MIN_PLAUSIBLE
     >>> large.tolist(), small.tolist()
     ([1], [2])
     >>> print(caught[0].message)  # doctest: +NORMALIZE_WHITESPACE
-    implausible amplitudes for millivolts: 1 record(s) with a lead above 50 mV peak-to-peak
-    (a wrong gain? microvolts or ADC counts read as mV): records [1] (largest 1.5e+03 mV);
+    implausible amplitudes for millivolts: 1 record(s) whose median lead is above 50 mV
+    peak-to-peak (a wrong gain? microvolts or ADC counts read as mV): records [1] (largest
+    1.5e+03 mV);
     1 record(s) below 0.01 mV peak-to-peak in every lead (volts read as mV, or a flat
     record): records [2] (largest 0.0015 mV). Check the gain or units of these records
     (check_amplitude=False turns this check off).
@@ -94,22 +98,16 @@ def check_amplitude(signals, *, max_ptp=MAX_PLAUSIBLE_PTP, min_ptp=MIN_PLAUSIBLE
     empty = np.zeros(0, dtype=np.intp)
     if X.size == 0:
         return empty, empty
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN leads
-        # In float64: the range of integer counts can overflow their own dtype.
-        ptp = (np.nanmax(X, axis=-1).astype(np.float64)
-               - np.nanmin(X, axis=-1).astype(np.float64))  # (n, leads)
-    ptp = np.where(np.isnan(ptp), 0.0, ptp)
-    widest = ptp.max(axis=-1)
-    too_large = np.flatnonzero(widest > max_ptp) if max_ptp is not None else empty
+    typical, widest = lead_amplitudes(X)
+    too_large = np.flatnonzero(typical > max_ptp) if max_ptp is not None else empty
     too_small = np.flatnonzero(widest < min_ptp) if min_ptp is not None else empty
     if warn and (too_large.size or too_small.size):
         parts = []
         if too_large.size:
             parts.append(
-                f"{too_large.size} record(s) with a lead above {max_ptp:g} mV peak-to-peak (a "
-                f"wrong gain? microvolts or ADC counts read as mV): "
-                f"{_which(too_large, names)} (largest {widest[too_large].max():.3g} mV)"
+                f"{too_large.size} record(s) whose median lead is above {max_ptp:g} mV "
+                f"peak-to-peak (a wrong gain? microvolts or ADC counts read as mV): "
+                f"{_which(too_large, names)} (largest {typical[too_large].max():.3g} mV)"
             )
         if too_small.size:
             parts.append(
@@ -123,6 +121,31 @@ def check_amplitude(signals, *, max_ptp=MAX_PLAUSIBLE_PTP, min_ptp=MIN_PLAUSIBLE
             AmplitudeWarning, stacklevel=stacklevel,
         )
     return too_large, too_small
+
+
+def lead_amplitudes(signals) -> tuple[np.ndarray, np.ndarray]:
+    """``(median, widest)`` per-lead peak-to-peak amplitude of each record ``(n, leads, times)``.
+
+    The median over leads is what the "too large" rule uses (a pacing spike or a lead-off
+    artefact in one lead does not move it); the widest lead is what the "too small" rule uses
+    (a record is flat only if every lead is). NaN samples are ignored, an all-NaN lead counts
+    as 0 mV.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.zeros((1, 3, 4)); x[0, 0, 0] = 2.0; x[0, 1, 0] = 1.0
+    >>> lead_amplitudes(x)
+    (array([1.]), array([2.]))
+    """
+    X = np.asarray(signals)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN leads
+        # In float64: the range of integer counts can overflow their own dtype.
+        ptp = (np.nanmax(X, axis=-1).astype(np.float64)
+               - np.nanmin(X, axis=-1).astype(np.float64))  # (n, leads)
+    ptp = np.where(np.isnan(ptp), 0.0, ptp)
+    return np.median(ptp, axis=-1), ptp.max(axis=-1)
 
 
 def _which(indices: np.ndarray, names) -> str:
