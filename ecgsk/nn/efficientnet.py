@@ -48,6 +48,7 @@ import torch
 from torch import Tensor, nn
 
 from ._base import ECGModule, check_positive_int, check_probability
+from ._layers import BatchNorm1d, Conv1d, global_mean
 from ._registry import register_model
 from .heads import LinearHead
 
@@ -85,9 +86,9 @@ DEEPECG_SL_TINY_STAGES: tuple[StageSpec, ...] = (
 def _conv_bn_act(c_in: int, c_out: int, kernel: int, stride: int = 1, groups: int = 1,
                  act: bool = True) -> nn.Sequential:
     layers: list[nn.Module] = [
-        nn.Conv1d(c_in, c_out, kernel, stride=stride, padding=kernel // 2, groups=groups,
-                  bias=False),
-        nn.BatchNorm1d(c_out),
+        Conv1d(c_in, c_out, kernel, stride=stride, padding=kernel // 2, groups=groups,
+               bias=False),
+        BatchNorm1d(c_out),
     ]
     if act:
         layers.append(nn.SiLU(inplace=True))
@@ -114,7 +115,8 @@ class DropPath(nn.Module):
         if not self.training or self.p == 0.0:
             return x
         keep = 1.0 - self.p
-        mask = torch.empty((x.shape[0], 1, 1), dtype=x.dtype, device=x.device).bernoulli_(keep)
+        shape = [x.shape[0]] + [1] * (x.dim() - 1)
+        mask = torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(keep)
         return x * mask / keep
 
 
@@ -123,12 +125,12 @@ class SqueezeExcite(nn.Module):
 
     def __init__(self, channels: int, reduced: int):
         super().__init__()
-        self.reduce = nn.Conv1d(channels, reduced, 1)
+        self.reduce = Conv1d(channels, reduced, 1)
         self.act = nn.SiLU(inplace=True)
-        self.expand = nn.Conv1d(reduced, channels, 1)
+        self.expand = Conv1d(reduced, channels, 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        s = x.mean(dim=-1, keepdim=True)
+        s = x.mean(dim=2, keepdim=True)
         return x * torch.sigmoid(self.expand(self.act(self.reduce(s))))
 
 
@@ -290,8 +292,8 @@ class EfficientNetV2_1d(ECGModule):
     def forward_features(self, x: Tensor) -> Tensor:
         """Embeddings ``(B, n_features)``: globally average-pooled final feature map."""
         self._check_input(x)
-        x = self.final_conv(self.blocks(self.stem(x)))
-        return x.mean(dim=-1)
+        x = self.final_conv(self.blocks(self.stem(self._to_layout(x))))
+        return global_mean(x)
 
 
 @register_model(
