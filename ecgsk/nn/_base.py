@@ -109,9 +109,6 @@ class ECGModule(nn.Module):
     """
 
     def _init_signal(self, n_leads, n_times, n_outputs, min_times: int = 1) -> None:
-        # Run the convolutions on the channels-last 4-D view of ecgsk.nn._layers (set it to
-        # False for the plain 3-D path: the same function, slower on CPU).
-        self.fast_layout = True
         self.n_leads = check_positive_int(n_leads, "n_leads")
         self.n_times = check_positive_int(n_times, "n_times")
         self.n_outputs = check_positive_int(n_outputs, "n_outputs")
@@ -144,8 +141,9 @@ class ECGModule(nn.Module):
             raise TypeError(f"input must be a floating point tensor, got {x.dtype}")
 
     def _to_layout(self, x: Tensor) -> Tensor:
-        # The convolutional networks keep their feature maps in the channels-last 4-D view of
-        # ecgsk.nn._layers (same function, faster CPU kernels); False runs the plain 3-D path.
+        # The convolutional networks set ``fast_layout = True`` in __init__ and keep their
+        # feature maps in the channels-last 4-D view of ecgsk.nn._layers (same function, faster
+        # CPU kernels); False runs the plain 3-D path.
         if self.fast_layout:
             return to_fast_layout(x)
         return x

@@ -243,6 +243,7 @@ class EfficientNetV2_1d(ECGModule):
         for spec in (stages[0], *stages):
             downsampling *= spec.stride
         self._init_signal(n_leads, n_times, n_outputs, min_times=max(downsampling, 1))
+        self.fast_layout = True  # channels-last 4-D feature maps (ecgsk.nn._layers)
         stem_width = check_positive_int(stem_width, "stem_width")
         self.n_features = check_positive_int(n_features, "n_features")
         self.dropout = check_probability(dropout, "dropout")

@@ -169,6 +169,7 @@ class XResNet1d(ECGModule):
         self.dropout = check_probability(dropout, "dropout")
         self.head_hidden = tuple(check_positive_int(h, "head hidden size") for h in head_hidden)
         self._init_signal(n_leads, n_times, n_outputs, min_times=2 ** (len(layers) + 1))
+        self.fast_layout = True  # channels-last 4-D feature maps (ecgsk.nn._layers)
 
         stem: list[nn.Module] = []
         c_in = self.n_leads
