@@ -28,6 +28,18 @@ of ``../shared/data/ptbxl_records100``, a random 45% of each official strat_fold
    bootstrap interval (:func:`ecgsk.metrics.bootstrap_ci`) and per-label DeLong tests of
    ssl-finetune against sl-scratch (:func:`ecgsk.metrics.delong_test`).
 
+5. per target, pretrained against random encoder: for each of the 5 superclasses, one logistic
+   regression on the pretrained embeddings and one on the random-initialisation embeddings,
+   fitted on the same training subset, AUROC on the fold-10 subset and DeLong's test of the
+   difference (the check of ``tests/test_ssl_pretraining_learns.py``, on the whole cohort).
+
+The pretrainer uses ECGPretrainer's defaults (the release's ``w2v_cmsc_rlm`` objective: fairseq
+span masks, 100 negatives with replacement, CMSC on the pooled output, feature gradient x 0.1,
+feature dropout, weight-normed positional conv, Adam eps 1e-6, fixed learning rate) except for
+the training length: batch size, epochs, time budget, and the learning rate of the ``cpu``
+configuration (1e-3 instead of 5e-5: one epoch at the release's rate leaves the tiny encoder at
+its initialisation).
+
 A label with no positive ECG in a training subset cannot be learnt; every model then scores it
 with a constant (AUROC 0.5), so that all models are compared on the same label set.
 
@@ -109,8 +121,8 @@ class Config:
     sl_module: str
     device: str
     pretrain_time: float  # seconds of pretraining at most (checked between epochs)
-    pretrain_epochs: int  # the cosine schedule spans these epochs
-    pretrain_lr: float
+    pretrain_epochs: int
+    pretrain_lr: float  # fixed (ECGPretrainer's default lr_schedule=None, as the release)
     pretrain_batch: int
     finetune_time: float  # seconds per fine-tune (max_time)
     finetune_epochs: int
@@ -237,6 +249,29 @@ def fit_linear_probe(E_tr, y_tr: pd.DataFrame, E_te, seed: int):
         for c in columns
     ])
     return columns, proba, time.perf_counter() - start
+
+
+def probe_per_target(E: dict, E_random: dict, y_train: pd.DataFrame, y_test: pd.DataFrame,
+                     targets, subsets: dict, seed: int) -> pd.DataFrame:
+    """Pretrained vs random encoder, one binary linear probe per target and training subset."""
+    rows = []
+    for frac, tr in subsets.items():
+        for target in targets:
+            y_tr = y_train[target].to_numpy()[tr]
+            if not 0 < y_tr.sum() < len(y_tr):
+                continue
+            y_te = y_test[target].to_numpy()
+            scores = {}
+            for name, emb in (("pretrained", E), ("random", E_random)):
+                scaler = StandardScaler().fit(emb["train"][tr])
+                probe = LogisticRegression(C=0.1, max_iter=2000, random_state=seed)
+                probe.fit(scaler.transform(emb["train"][tr]), y_tr)
+                scores[name] = probe.predict_proba(scaler.transform(emb["test"]))[:, 1]
+            test = delong_test(y_te, scores["pretrained"], scores["random"])
+            rows.append({"target": target, "fraction": frac, "n_train": len(tr),
+                         "auroc_pretrained": float(test.auc_a), "auroc_random": float(test.auc_b),
+                         "difference": float(test.difference), "p_value": float(test.p_value)})
+    return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------------------- throughput
@@ -384,6 +419,16 @@ def run(cfg: Config, fractions, models, data_dir, seed: int, min_valid: int, pea
                   f"super {row['auroc_super']:.3f} deepecg {row['auroc_deepecg']:.3f} "
                   f"({seconds:.0f}s)", flush=True)
 
+    per_target = pd.DataFrame()
+    if "ssl-linear" in models and "random-linear" in models:
+        per_target = probe_per_target(E, E_random, data.Y["train"], y_test, data.columns["super"],
+                                      train_sets, seed)
+        info["per_target"] = per_target
+        for _, r in per_target.iterrows():
+            print(f"[{time.perf_counter() - started:6.0f}s] probe {r['target']:5s} "
+                  f"{r['fraction']:>5.0%} pretrained {r['auroc_pretrained']:.3f} random "
+                  f"{r['auroc_random']:.3f} (p {r['p_value']:.2g})", flush=True)
+
     delong = []
     if "ssl-finetune" in models and "sl-scratch" in models:
         for frac in fractions:
@@ -423,6 +468,19 @@ def markdown(table: pd.DataFrame, delong: pd.DataFrame, info: dict, cfg: Config,
         for _, r in delong.iterrows():
             lines.append(f"| {r['fraction']:.0%} | {TASK_NAMES[r['task']]} | {r['n_labels']} | "
                          f"{r['median_p']:.3g} | {r['ssl_better']} | {r['sl_better']} |")
+    per_target = info.get("per_target")
+    if per_target is not None and not per_target.empty:
+        lines += ["", "Linear probe per superclass (one-vs-rest), pretrained vs random encoder "
+                  "(same architecture and seed), DeLong p of the difference:", "",
+                  "| target | labels | n train | pretrained AUROC | random AUROC | difference "
+                  "| p |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for _, r in per_target.iterrows():
+            lines.append(f"| {r['target']} | {r['fraction']:.0%} | {r['n_train']} | "
+                         f"{r['auroc_pretrained']:.3f} | {r['auroc_random']:.3f} | "
+                         f"{r['difference']:+.3f} | {r['p_value']:.2g} |")
+        wins = int((per_target["difference"] > 0).sum())
+        lines.append(f"\nPretrained ahead in {wins} of {len(per_target)} target x fraction "
+                     "cells.")
     lines.append("")
     if "pretrain_rate" in info:
         lines.append(f"Pretraining: {info['pretrain_epochs']} epochs over {info['n_pretrain']} "
@@ -538,6 +596,8 @@ def main(argv=None):
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
     stem = f"label_efficiency_{cfg.name}"
     table.to_csv(OUTPUT_DIR / f"{stem}.csv", index=False)
+    if "per_target" in info:
+        info["per_target"].to_csv(OUTPUT_DIR / f"{stem}_per_target.csv", index=False)
     (OUTPUT_DIR / f"{stem}.md").write_text(text + "\n")
     save_plot(table, OUTPUT_DIR / f"{stem}.png")
     print(f"\nsaved {OUTPUT_DIR / (stem + '.png')} and the table (.csv, .md)")
