@@ -8,7 +8,6 @@ import pickle
 import tempfile
 import time
 import warnings
-from pathlib import Path
 from unittest import mock
 
 import joblib

@@ -62,12 +62,12 @@ from ._callbacks import (
 )
 from ._data import (
     ArrayDataset,
-    DeadlineLoader,
     LazyDataset,
     batch_already_collated,
     first_ecg_shape,
     is_array_backed,
     is_internal_dataset,
+    training_batches,
 )
 from ._device import (
     check_device_available,
@@ -217,15 +217,19 @@ class _ECGNet(ExportMixin, NeuralNet):
         check_device_available(device)
         return device
 
+    def _skorch_device(self):
+        """What skorch's own code reads as ``net.device`` (where it moves modules and batches)."""
+        return getattr(self, "device_", None)
+
     def initialize(self):
         self.device_ = self._resolve_device()
-        with device_context(self, self.device_):
+        with device_context(self, self._skorch_device()):
             return super().initialize()
 
     def set_params(self, **kwargs):
         device = kwargs.pop("device", _UNSET)
         # an initialized net may rebuild its module, which skorch moves to net.device
-        with device_context(self, getattr(self, "device_", None)):
+        with device_context(self, self._skorch_device()):
             super().set_params(**kwargs)
         if device is not _UNSET:
             super().set_params(device=device)
@@ -405,11 +409,14 @@ class _ECGNet(ExportMixin, NeuralNet):
                 kwargs.setdefault("generator", generator)
         if is_array_backed(dataset):
             kwargs.setdefault("collate_fn", batch_already_collated)
-        loader = (self.iterator_train if training else self.iterator_valid)(dataset, **kwargs)
         deadline = getattr(self, "train_deadline_", None)
         if training and deadline is not None:
-            return DeadlineLoader(loader, deadline)
-        return loader
+            kwargs["batch_sampler"] = training_batches(
+                dataset, batch_size=kwargs.pop("batch_size"), shuffle=kwargs.pop("shuffle"),
+                drop_last=kwargs.pop("drop_last"), generator=kwargs.pop("generator", None),
+                deadline=deadline,
+            )
+        return (self.iterator_train if training else self.iterator_valid)(dataset, **kwargs)
 
     def _steps_per_epoch(self, n_train: int) -> int:
         """Optimiser steps per epoch of this process (what the LR schedule counts)."""
@@ -517,7 +524,7 @@ class _ECGNet(ExportMixin, NeuralNet):
         self.monitor_ = self._choose_monitor(y_valid)
         self.pos_weight_ = self._resolve_class_weight(y_train)
         self.device_ = self._resolve_device()
-        with device_context(self, self.device_):
+        with device_context(self, self._skorch_device()):
             return self._fit(self._make_dataset(data, y_enc), state, continuing, unfinished,
                              fit_params)
 
@@ -665,8 +672,13 @@ class _ECGNet(ExportMixin, NeuralNet):
         outputs = []
         with torch.inference_mode(), self._autocast():
             for Xi, _ in self.get_iterator(dataset, training=False):
-                outputs.append(embed(to_tensor(Xi, device=self.device_)).float().cpu().numpy())
+                out = embed(to_tensor(Xi, device=self.device_)).float()
+                outputs.append(self._gather(out).cpu().numpy())
         return np.concatenate(outputs, axis=0)
+
+    def _gather(self, out):
+        """Hook: outputs of this process's batches -> outputs of all (distributed inference)."""
+        return out
 
     # ------------------------------------------------------------------ export
     def _export_network(self):

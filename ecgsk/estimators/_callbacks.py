@@ -57,6 +57,7 @@ def _validation_score(net, X, y):
     just ran, so scoring costs no second forward pass.
     """
     logits = net.forward(X, device="cpu").float().numpy()
+    y = net._dataset_targets(X)  # all of them, also when a distributed run shards the batches
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # labels with a single class in the validation split
         return float(net._validation_score(y, logits))

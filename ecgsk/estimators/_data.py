@@ -11,7 +11,14 @@ import time
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import (
+    BatchSampler,
+    Dataset,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    Subset,
+)
 
 
 class ArrayDataset(Dataset):
@@ -147,30 +154,42 @@ def first_ecg_shape(dataset) -> tuple[int, int]:
     return int(shape[0]), int(shape[1])
 
 
-class DeadlineLoader:
-    """Iterate a data loader until a ``time.monotonic()`` deadline, then end the epoch early.
+class DeadlineBatches(Sampler):
+    """A batch sampler that ends the epoch once a ``time.monotonic()`` deadline has passed.
 
-    At least one batch is drawn per epoch. ``len`` is that of the wrapped loader (what a
-    progress bar expects for a full epoch).
+    The deadline is checked each time the next batch is requested, so with ``num_workers=0``
+    an epoch ends after the batch during which the budget ran out. At least one batch is
+    drawn per epoch. ``len`` is that of the wrapped sampler (what a progress bar expects for
+    a full epoch). Being a sampler, it stays in place when a distributed launcher shards the
+    loader.
 
     Examples
     --------
     >>> import time
-    >>> list(DeadlineLoader([1, 2, 3], deadline=time.monotonic() - 1))
-    [1]
-    >>> list(DeadlineLoader([1, 2, 3], deadline=time.monotonic() + 60))
-    [1, 2, 3]
+    >>> from torch.utils.data import BatchSampler, SequentialSampler
+    >>> batches = BatchSampler(SequentialSampler(range(6)), batch_size=2, drop_last=False)
+    >>> list(DeadlineBatches(batches, deadline=time.monotonic() - 1))
+    [[0, 1]]
+    >>> list(DeadlineBatches(batches, deadline=time.monotonic() + 60))
+    [[0, 1], [2, 3], [4, 5]]
     """
 
-    def __init__(self, loader, deadline: float):
-        self.loader = loader
+    def __init__(self, batch_sampler, deadline: float):
+        self.batch_sampler = batch_sampler
         self.deadline = deadline
 
     def __len__(self):
-        return len(self.loader)
+        return len(self.batch_sampler)
 
     def __iter__(self):
-        for batch in self.loader:
-            yield batch
-            if time.monotonic() >= self.deadline:
+        for i, batch in enumerate(self.batch_sampler):
+            if i > 0 and time.monotonic() >= self.deadline:
                 return
+            yield batch
+
+
+def training_batches(dataset, *, batch_size, shuffle, drop_last, generator, deadline):
+    """The batch sampler of a training epoch that honours a deadline."""
+    sampler = (RandomSampler(dataset, generator=generator) if shuffle
+               else SequentialSampler(dataset))
+    return DeadlineBatches(BatchSampler(sampler, batch_size, drop_last), deadline)
