@@ -180,6 +180,10 @@ class _ECGNet(ExportMixin, NeuralNet):
         tags.input_tags.three_d_array = True
         tags.input_tags.two_d_array = False
         tags.non_deterministic = True
+        if tags.transformer_tags is None:  # every trained estimator embeds ECGs (transform)
+            from sklearn.utils import TransformerTags
+
+            tags.transformer_tags = TransformerTags()
         return tags
 
     def _check_params(self):
