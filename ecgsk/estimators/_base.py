@@ -32,6 +32,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import scipy.sparse
 import torch
 from skorch import NeuralNet
@@ -55,6 +56,7 @@ from ._callbacks import (
     TimeBudget,
     TrainingCheckpoint,
     TrainingControl,
+    TrainingDiverged,
     as_json,
     bare_module,
     read_checkpoint,
@@ -94,6 +96,35 @@ __all__ = ["_ECGNet", "resolve_device"]
 def _drops_last(n: int, batch_size: int) -> bool:
     """Whether training drops the last batch: BatchNorm cannot train on a batch of one ECG."""
     return n % batch_size == 1
+
+
+def _align_to_ids(X, y):
+    """``y`` in the order of a dataset's ``ids`` when both carry record ids (else unchanged).
+
+    A pandas ``y`` with a non-default index is matched to the ids of a dataset that has
+    them (e.g. ``ecgsk.datasets.ECGDataset``): reordered when it holds the same ids, refused
+    when it does not; rows are never matched by position silently.
+    """
+    ids = getattr(X, "ids", None)
+    index = getattr(y, "index", None)
+    if ids is None or index is None or not hasattr(y, "loc"):
+        return y
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return y  # positional targets
+    ids = [str(i) for i in ids]
+    keys = pd.Index([str(i) for i in index])
+    if keys.has_duplicates:
+        raise ValueError("y's index has duplicate record ids; each record needs one row")
+    if set(keys) != set(ids):
+        missing = [i for i in ids if i not in set(keys)][:3]
+        extra = [k for k in keys if k not in set(ids)][:3]
+        raise ValueError(
+            f"y's index does not match the dataset's record ids (ids without a row: {missing}, "
+            f"rows without a record: {extra}); index y by the dataset's ids or pass a plain array"
+        )
+    aligned = y.copy()
+    aligned.index = keys
+    return aligned.loc[ids]
 
 
 class _ECGNet(ExportMixin, NeuralNet):
@@ -504,7 +535,7 @@ class _ECGNet(ExportMixin, NeuralNet):
         unfinished = continuing and getattr(self, "interrupted_", False)
         previous = (self.n_leads_, self.n_times_, self.n_outputs_, self._target_meta()) \
             if continuing else None
-        y_enc = self._encode_targets_fit(y, n, groups)
+        y_enc = self._encode_targets_fit(_align_to_ids(X, y), n, groups)
         self.n_leads_, self.n_times_ = int(n_leads), int(n_times)
         if continuing and previous != (self.n_leads_, self.n_times_, self.n_outputs_,
                                        self._target_meta()):
@@ -565,6 +596,8 @@ class _ECGNet(ExportMixin, NeuralNet):
             # also with 0 epochs left: on_train_end restores the best weights of a resumed run
             super().partial_fit(dataset, None, _routing_method="fit",
                                 epochs=max(final - done, 0), **fit_params)
+        except TrainingDiverged:
+            raise  # nothing worth continuing
         except BaseException:
             self.interrupted_ = True  # a crash can be continued like a kill (warm_start=True)
             raise
@@ -644,7 +677,16 @@ class _ECGNet(ExportMixin, NeuralNet):
     def _logits_tensor(self, X) -> torch.Tensor:
         """Network outputs on CPU through skorch's ``forward_iter`` (cached during scoring)."""
         dataset = self._inference_dataset(X)
-        return torch.cat(list(self.forward_iter(dataset, training=False, device="cpu")))
+        logits = torch.cat(list(self.forward_iter(dataset, training=False, device="cpu")))
+        bad = ~torch.isfinite(logits).reshape(len(logits), -1).all(dim=1)
+        if bool(bad.any()):
+            rows = bad.nonzero().flatten()[:5].tolist()
+            raise ValueError(
+                f"the network's outputs are NaN or infinite for {int(bad.sum())} of "
+                f"{len(logits)} ECGs (first rows {rows}): its weights diverged or are corrupt, "
+                "or those inputs hold extreme values; no prediction is returned"
+            )
+        return logits
 
     def _logits(self, X) -> np.ndarray:
         return self._logits_tensor(X).float().numpy()
