@@ -32,7 +32,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import scipy.sparse
 import torch
 from skorch import NeuralNet
@@ -47,7 +46,6 @@ from skorch.utils import to_tensor
 from torch.utils.data import Dataset, Subset
 
 from .._validation import check_ecg, check_positive_int
-from ._augment import Augmenter, build_augment
 from ._callbacks import (
     SCHEDULES,
     ECGEarlyStopping,
@@ -65,6 +63,7 @@ from ._callbacks import (
 from ._data import (
     ArrayDataset,
     LazyDataset,
+    align_to_ids,
     batch_already_collated,
     first_ecg_shape,
     is_array_backed,
@@ -96,35 +95,6 @@ __all__ = ["_ECGNet", "resolve_device"]
 def _drops_last(n: int, batch_size: int) -> bool:
     """Whether training drops the last batch: BatchNorm cannot train on a batch of one ECG."""
     return n % batch_size == 1
-
-
-def _align_to_ids(X, y):
-    """``y`` in the order of a dataset's ``ids`` when both carry record ids (else unchanged).
-
-    A pandas ``y`` with a non-default index is matched to the ids of a dataset that has
-    them (e.g. ``ecgsk.datasets.ECGDataset``): reordered when it holds the same ids, refused
-    when it does not; rows are never matched by position silently.
-    """
-    ids = getattr(X, "ids", None)
-    index = getattr(y, "index", None)
-    if ids is None or index is None or not hasattr(y, "loc"):
-        return y
-    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
-        return y  # positional targets
-    ids = [str(i) for i in ids]
-    keys = pd.Index([str(i) for i in index])
-    if keys.has_duplicates:
-        raise ValueError("y's index has duplicate record ids; each record needs one row")
-    if set(keys) != set(ids):
-        missing = [i for i in ids if i not in set(keys)][:3]
-        extra = [k for k in keys if k not in set(ids)][:3]
-        raise ValueError(
-            f"y's index does not match the dataset's record ids (ids without a row: {missing}, "
-            f"rows without a record: {extra}); index y by the dataset's ids or pass a plain array"
-        )
-    aligned = y.copy()
-    aligned.index = keys
-    return aligned.loc[ids]
 
 
 class _ECGNet(ExportMixin, NeuralNet):
@@ -296,42 +266,6 @@ class _ECGNet(ExportMixin, NeuralNet):
         return bare_module(self.module_)
 
     # ------------------------------------------------------------------ components
-    def initialize_module(self):
-        if not hasattr(self, "n_outputs_"):
-            raise RuntimeError(
-                f"{type(self).__name__} infers the network's input shape from the data: call fit"
-            )
-        module = self._build_module(self.get_params_for("module"))
-        self._check_module_output(module)
-        self.module_ = module
-        self.augmenter_ = Augmenter(build_augment(self.augment))
-        return self
-
-    def _check_module_output(self, module):
-        """One forward pass on two blank ECGs: the network must return (2, n_outputs_)."""
-        param = next(module.parameters(), None)
-        device = param.device if param is not None else "cpu"
-        probe = torch.zeros(2, self.n_leads_, self.n_times_, device=device)
-        was_training = module.training
-        module.eval()
-        try:
-            with torch.no_grad():
-                out = module(probe)
-        except Exception as exc:
-            raise ValueError(
-                f"the module {type(module).__name__} fails on ECGs of shape "
-                f"({self.n_leads_}, {self.n_times_}): {exc}"
-            ) from exc
-        finally:
-            module.train(was_training)
-        shape = tuple(getattr(out, "shape", ()))
-        if shape != (2, self.n_outputs_):
-            raise ValueError(
-                f"the module {type(module).__name__} returns outputs of shape {shape} for a batch "
-                f"of 2 ECGs; the targets need (2, {self.n_outputs_}) logits (pass n_outputs "
-                "through the module's constructor or give it a reset_head(n_outputs) method)"
-            )
-
     def _optimizer_kwargs(self, named):
         """``(args, kwargs)`` of the optimizer: skorch's, plus ``weight_decay`` if it takes it."""
         import inspect
@@ -535,7 +469,7 @@ class _ECGNet(ExportMixin, NeuralNet):
         unfinished = continuing and getattr(self, "interrupted_", False)
         previous = (self.n_leads_, self.n_times_, self.n_outputs_, self._target_meta()) \
             if continuing else None
-        y_enc = self._encode_targets_fit(_align_to_ids(X, y), n, groups)
+        y_enc = self._encode_targets_fit(align_to_ids(X, y), n, groups)
         self.n_leads_, self.n_times_ = int(n_leads), int(n_times)
         if continuing and previous != (self.n_leads_, self.n_times_, self.n_outputs_,
                                        self._target_meta()):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pandas as pd
 import torch
 from torch.utils.data import (
     BatchSampler,
@@ -193,3 +194,32 @@ def training_batches(dataset, *, batch_size, shuffle, drop_last, generator, dead
     sampler = (RandomSampler(dataset, generator=generator) if shuffle
                else SequentialSampler(dataset))
     return DeadlineBatches(BatchSampler(sampler, batch_size, drop_last), deadline)
+
+
+def align_to_ids(X, y):
+    """``y`` in the order of a dataset's ``ids`` when both carry record ids (else unchanged).
+
+    A pandas ``y`` with a non-default index is matched to the ids of a dataset that has
+    them (e.g. ``ecgsk.datasets.ECGDataset``): reordered when it holds the same ids, refused
+    when it does not; rows are never matched by position silently.
+    """
+    ids = getattr(X, "ids", None)
+    index = getattr(y, "index", None)
+    if ids is None or index is None or not hasattr(y, "loc"):
+        return y
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return y  # positional targets
+    ids = [str(i) for i in ids]
+    keys = pd.Index([str(i) for i in index])
+    if keys.has_duplicates:
+        raise ValueError("y's index has duplicate record ids; each record needs one row")
+    if set(keys) != set(ids):
+        missing = [i for i in ids if i not in set(keys)][:3]
+        extra = [k for k in keys if k not in set(ids)][:3]
+        raise ValueError(
+            f"y's index does not match the dataset's record ids (ids without a row: {missing}, "
+            f"rows without a record: {extra}); index y by the dataset's ids or pass a plain array"
+        )
+    aligned = y.copy()
+    aligned.index = keys
+    return aligned.loc[ids]
