@@ -843,3 +843,26 @@ def test_target_index_is_matched_to_dataset_ids(small):
     wrong = pd.Series(y, index=[f"other{i}" for i in range(60)])
     with pytest.raises(ValueError, match="does not match the dataset's record ids"):
         ECGClassifier(TINY, **kwargs).fit(Records(), wrong)
+
+
+def test_a_user_epoch_scoring_reuses_the_validation_pass(small):
+    from skorch.callbacks import EpochScoring
+
+    X, labels, _ = small
+    evals = []
+
+    class Counting(TinyNet):
+        def forward(self, x):
+            if not self.training:
+                evals.append(len(x))
+            return super().forward(x)
+
+    scoring = EpochScoring("roc_auc", lower_is_better=False, name="user_auc")
+    clf = ECGClassifier(Counting, max_epochs=2, validation=0.3, threshold=0.5, random_state=0,
+                        callbacks=[scoring], **FAST)
+    clf.fit(X, labels["NORM"])
+    n_valid = len(clf.split_[1])
+    # one validation pass per epoch (plus the probe of the network's output shape): the
+    # built-in valid_auroc and the user's roc_auc both scored the cached predictions
+    assert sum(evals) == 2 + 2 * n_valid
+    np.testing.assert_allclose(clf.history[:, "user_auc"], clf.history[:, "valid_auroc"])
