@@ -122,9 +122,6 @@ REASONS = {
     'check_classifier_data_not_an_array': (
         "the flat view only builds ECGs from numeric arrays; sklearn's list-like wrapper reaches the 3-D check"
     ),
-    'check_classifiers_regression_target': (
-        "continuous y is refused by the target checks with ecgsk's message, not sklearn's 'Unknown label type'"
-    ),
     'check_classifiers_train': (
         "sklearn's toy classification data have 2 features: under the flat view a 2-D y and 1-D X reach the 3-D check"
     ),
@@ -213,7 +210,6 @@ REASONS = {
 EXPECTED_FAILURES = {
     'ECGClassifier': {
         'check_classifier_data_not_an_array': REASONS['check_classifier_data_not_an_array'],
-        'check_classifiers_regression_target': REASONS['check_classifiers_regression_target'],
         'check_classifiers_train': REASONS['check_classifiers_train'],
         'check_complex_data': REASONS['check_complex_data'],
         'check_dtype_object': REASONS['check_dtype_object'],
