@@ -8,7 +8,6 @@ import pickle
 import tempfile
 import time
 import warnings
-from pathlib import Path
 from unittest import mock
 
 import joblib
@@ -738,3 +737,132 @@ def test_unfitted_estimator_refuses_to_predict(small):
 
     with pytest.raises(NotFittedError):
         ECGClassifier(TINY).predict(small[0])
+
+
+# ---------------------------------------------------------------------------- divergence, targets
+class NaNLoss(torch.nn.Module):
+    """A loss that has diverged."""
+
+    def forward(self, y_pred, y_true):
+        return (y_pred * float("nan")).mean()
+
+
+class NaNWhenEval(TinyNet):
+    """Finite while training, NaN outputs at validation."""
+
+    def forward(self, x):
+        out = super().forward(x)
+        return out if self.training else out * float("nan")
+
+
+def test_non_finite_outputs_raise_in_predict(small):
+    X, labels, _ = small
+    clf = ECGClassifier(TINY, max_epochs=1, random_state=0, **FAST).fit(X, labels)
+    with torch.no_grad():
+        next(clf.module_.head.parameters()).view(-1)[0] = float("nan")  # corrupt weights
+    with pytest.raises(ValueError, match="NaN or infinite for 60 of 60 ECGs"):
+        clf.predict_proba(X)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        clf.predict(X)
+
+
+def test_non_finite_training_loss_stops_fit_with_advice(small):
+    X, labels, _ = small
+    clf = ECGClassifier(TINY, loss=NaNLoss(), max_epochs=3, **FAST)
+    with pytest.raises(RuntimeError, match=r"training diverged in epoch 1 \(batch 1\): the "
+                                           r"training loss is nan; try a lower lr"):
+        clf.fit(X, labels)
+    assert not clf.interrupted_  # a diverged run is not offered for continuation
+
+
+def test_non_finite_validation_outputs_stop_fit(small):
+    X, labels, _ = small
+    clf = ECGClassifier(NaNWhenEval, max_epochs=3, validation=0.3, **FAST)
+    with pytest.raises(RuntimeError, match="training diverged in epoch 1.*validation"):
+        clf.fit(X, labels)
+
+
+def test_continuous_target_to_a_classifier_is_refused(small):
+    X, _, _ = small
+    y = np.linspace(40.0, 70.0, 60)
+    with pytest.raises(ValueError, match="continuous values.*use ECGRegressor"):
+        ECGClassifier(TINY, max_epochs=1, **FAST).fit(X, y)
+    ECGClassifier(TINY, max_epochs=1, **FAST).fit(X, np.tile([0.0, 1.0], 30))  # floats 0/1 ok
+
+
+def test_duplicate_or_empty_label_names_are_refused(small):
+    X, labels, _ = small
+    dup = labels.copy()
+    dup.columns = ["NORM", "SR", "SR", "X"]
+    with pytest.raises(ValueError, match=r"duplicate label columns \['SR'\]"):
+        ECGClassifier(TINY, max_epochs=1, **FAST).fit(X, dup)
+    empty = labels.copy()
+    empty.columns = ["NORM", "", "SR", "X"]
+    with pytest.raises(ValueError, match=r"without a name \(positions \[1\]\)"):
+        ECGClassifier(TINY, max_epochs=1, **FAST).fit(X, empty)
+
+
+def test_all_constant_labels_are_refused(small):
+    X, _, _ = small
+    y = np.zeros((60, 3))
+    y[:, 1] = 1
+    with pytest.raises(ValueError, match="every one of the 3 labels of y has a single class"):
+        ECGClassifier(TINY, max_epochs=1, **FAST).fit(X, y)
+
+
+def test_threshold_fallback_names_the_labels(small):
+    X, labels, _ = small
+    y = labels.copy()
+    y["rare"] = 0
+    y.loc[0, "rare"] = 1  # one positive: the validation split cannot hold both classes
+    clf = ECGClassifier(TINY, max_epochs=1, validation=(X[40:], y.iloc[40:]), **FAST)
+    with pytest.warns(UserWarning, match=r"lacks a class of \d label\(s\) \(.*'rare'\).*0\.5"):
+        clf.fit(X[:40], y.iloc[:40])
+    assert clf.thresholds_[-1] == 0.5
+
+
+def test_target_index_is_matched_to_dataset_ids(small):
+    X, labels, _ = small
+    y = labels["NORM"].to_numpy()
+
+    class Records(torch.utils.data.Dataset):
+        ids = [f"rec{i}" for i in range(60)]
+
+        def __len__(self):
+            return 60
+
+        def __getitem__(self, i):
+            return X[i]
+
+    kwargs = dict(max_epochs=1, random_state=0, validation=None, threshold=0.5, **FAST)
+    ordered = pd.Series(y, index=Records.ids)
+    shuffled = ordered.iloc[np.random.default_rng(0).permutation(60)]
+    a = ECGClassifier(TINY, **kwargs).fit(Records(), ordered).predict_proba(X)
+    b = ECGClassifier(TINY, **kwargs).fit(Records(), shuffled).predict_proba(X)
+    np.testing.assert_allclose(a, b, rtol=1e-6)  # aligned by id, not by position
+    wrong = pd.Series(y, index=[f"other{i}" for i in range(60)])
+    with pytest.raises(ValueError, match="does not match the dataset's record ids"):
+        ECGClassifier(TINY, **kwargs).fit(Records(), wrong)
+
+
+def test_a_user_epoch_scoring_reuses_the_validation_pass(small):
+    from skorch.callbacks import EpochScoring
+
+    X, labels, _ = small
+    evals = []
+
+    class Counting(TinyNet):
+        def forward(self, x):
+            if not self.training:
+                evals.append(len(x))
+            return super().forward(x)
+
+    scoring = EpochScoring("roc_auc", lower_is_better=False, name="user_auc")
+    clf = ECGClassifier(Counting, max_epochs=2, validation=0.3, threshold=0.5, random_state=0,
+                        callbacks=[scoring], **FAST)
+    clf.fit(X, labels["NORM"])
+    n_valid = len(clf.split_[1])
+    # one validation pass per epoch (plus the probe of the network's output shape): the
+    # built-in valid_auroc and the user's roc_auc both scored the cached predictions
+    assert sum(evals) == 2 + 2 * n_valid
+    np.testing.assert_allclose(clf.history[:, "user_auc"], clf.history[:, "valid_auroc"])

@@ -46,7 +46,6 @@ from skorch.utils import to_tensor
 from torch.utils.data import Dataset, Subset
 
 from .._validation import check_ecg, check_positive_int
-from ._augment import Augmenter, build_augment
 from ._callbacks import (
     SCHEDULES,
     ECGEarlyStopping,
@@ -55,6 +54,7 @@ from ._callbacks import (
     TimeBudget,
     TrainingCheckpoint,
     TrainingControl,
+    TrainingDiverged,
     as_json,
     bare_module,
     read_checkpoint,
@@ -62,12 +62,13 @@ from ._callbacks import (
 )
 from ._data import (
     ArrayDataset,
-    DeadlineLoader,
     LazyDataset,
+    align_to_ids,
     batch_already_collated,
     first_ecg_shape,
     is_array_backed,
     is_internal_dataset,
+    training_batches,
 )
 from ._device import (
     check_device_available,
@@ -180,6 +181,10 @@ class _ECGNet(ExportMixin, NeuralNet):
         tags.input_tags.three_d_array = True
         tags.input_tags.two_d_array = False
         tags.non_deterministic = True
+        if tags.transformer_tags is None:  # every trained estimator embeds ECGs (transform)
+            from sklearn.utils import TransformerTags
+
+            tags.transformer_tags = TransformerTags()
         return tags
 
     def _check_params(self):
@@ -217,15 +222,19 @@ class _ECGNet(ExportMixin, NeuralNet):
         check_device_available(device)
         return device
 
+    def _skorch_device(self):
+        """What skorch's own code reads as ``net.device`` (where it moves modules and batches)."""
+        return getattr(self, "device_", None)
+
     def initialize(self):
         self.device_ = self._resolve_device()
-        with device_context(self, self.device_):
+        with device_context(self, self._skorch_device()):
             return super().initialize()
 
     def set_params(self, **kwargs):
         device = kwargs.pop("device", _UNSET)
         # an initialized net may rebuild its module, which skorch moves to net.device
-        with device_context(self, getattr(self, "device_", None)):
+        with device_context(self, self._skorch_device()):
             super().set_params(**kwargs)
         if device is not _UNSET:
             super().set_params(device=device)
@@ -257,42 +266,6 @@ class _ECGNet(ExportMixin, NeuralNet):
         return bare_module(self.module_)
 
     # ------------------------------------------------------------------ components
-    def initialize_module(self):
-        if not hasattr(self, "n_outputs_"):
-            raise RuntimeError(
-                f"{type(self).__name__} infers the network's input shape from the data: call fit"
-            )
-        module = self._build_module(self.get_params_for("module"))
-        self._check_module_output(module)
-        self.module_ = module
-        self.augmenter_ = Augmenter(build_augment(self.augment))
-        return self
-
-    def _check_module_output(self, module):
-        """One forward pass on two blank ECGs: the network must return (2, n_outputs_)."""
-        param = next(module.parameters(), None)
-        device = param.device if param is not None else "cpu"
-        probe = torch.zeros(2, self.n_leads_, self.n_times_, device=device)
-        was_training = module.training
-        module.eval()
-        try:
-            with torch.no_grad():
-                out = module(probe)
-        except Exception as exc:
-            raise ValueError(
-                f"the module {type(module).__name__} fails on ECGs of shape "
-                f"({self.n_leads_}, {self.n_times_}): {exc}"
-            ) from exc
-        finally:
-            module.train(was_training)
-        shape = tuple(getattr(out, "shape", ()))
-        if shape != (2, self.n_outputs_):
-            raise ValueError(
-                f"the module {type(module).__name__} returns outputs of shape {shape} for a batch "
-                f"of 2 ECGs; the targets need (2, {self.n_outputs_}) logits (pass n_outputs "
-                "through the module's constructor or give it a reset_head(n_outputs) method)"
-            )
-
     def _optimizer_kwargs(self, named):
         """``(args, kwargs)`` of the optimizer: skorch's, plus ``weight_decay`` if it takes it."""
         import inspect
@@ -405,11 +378,14 @@ class _ECGNet(ExportMixin, NeuralNet):
                 kwargs.setdefault("generator", generator)
         if is_array_backed(dataset):
             kwargs.setdefault("collate_fn", batch_already_collated)
-        loader = (self.iterator_train if training else self.iterator_valid)(dataset, **kwargs)
         deadline = getattr(self, "train_deadline_", None)
         if training and deadline is not None:
-            return DeadlineLoader(loader, deadline)
-        return loader
+            kwargs["batch_sampler"] = training_batches(
+                dataset, batch_size=kwargs.pop("batch_size"), shuffle=kwargs.pop("shuffle"),
+                drop_last=kwargs.pop("drop_last"), generator=kwargs.pop("generator", None),
+                deadline=deadline,
+            )
+        return (self.iterator_train if training else self.iterator_valid)(dataset, **kwargs)
 
     def _steps_per_epoch(self, n_train: int) -> int:
         """Optimiser steps per epoch of this process (what the LR schedule counts)."""
@@ -493,7 +469,7 @@ class _ECGNet(ExportMixin, NeuralNet):
         unfinished = continuing and getattr(self, "interrupted_", False)
         previous = (self.n_leads_, self.n_times_, self.n_outputs_, self._target_meta()) \
             if continuing else None
-        y_enc = self._encode_targets_fit(y, n, groups)
+        y_enc = self._encode_targets_fit(align_to_ids(X, y), n, groups)
         self.n_leads_, self.n_times_ = int(n_leads), int(n_times)
         if continuing and previous != (self.n_leads_, self.n_times_, self.n_outputs_,
                                        self._target_meta()):
@@ -517,7 +493,7 @@ class _ECGNet(ExportMixin, NeuralNet):
         self.monitor_ = self._choose_monitor(y_valid)
         self.pos_weight_ = self._resolve_class_weight(y_train)
         self.device_ = self._resolve_device()
-        with device_context(self, self.device_):
+        with device_context(self, self._skorch_device()):
             return self._fit(self._make_dataset(data, y_enc), state, continuing, unfinished,
                              fit_params)
 
@@ -554,6 +530,8 @@ class _ECGNet(ExportMixin, NeuralNet):
             # also with 0 epochs left: on_train_end restores the best weights of a resumed run
             super().partial_fit(dataset, None, _routing_method="fit",
                                 epochs=max(final - done, 0), **fit_params)
+        except TrainingDiverged:
+            raise  # nothing worth continuing
         except BaseException:
             self.interrupted_ = True  # a crash can be continued like a kill (warm_start=True)
             raise
@@ -633,7 +611,16 @@ class _ECGNet(ExportMixin, NeuralNet):
     def _logits_tensor(self, X) -> torch.Tensor:
         """Network outputs on CPU through skorch's ``forward_iter`` (cached during scoring)."""
         dataset = self._inference_dataset(X)
-        return torch.cat(list(self.forward_iter(dataset, training=False, device="cpu")))
+        logits = torch.cat(list(self.forward_iter(dataset, training=False, device="cpu")))
+        bad = ~torch.isfinite(logits).reshape(len(logits), -1).all(dim=1)
+        if bool(bad.any()):
+            rows = bad.nonzero().flatten()[:5].tolist()
+            raise ValueError(
+                f"the network's outputs are NaN or infinite for {int(bad.sum())} of "
+                f"{len(logits)} ECGs (first rows {rows}): its weights diverged or are corrupt, "
+                "or those inputs hold extreme values; no prediction is returned"
+            )
+        return logits
 
     def _logits(self, X) -> np.ndarray:
         return self._logits_tensor(X).float().numpy()
@@ -665,8 +652,13 @@ class _ECGNet(ExportMixin, NeuralNet):
         outputs = []
         with torch.inference_mode(), self._autocast():
             for Xi, _ in self.get_iterator(dataset, training=False):
-                outputs.append(embed(to_tensor(Xi, device=self.device_)).float().cpu().numpy())
+                out = embed(to_tensor(Xi, device=self.device_)).float()
+                outputs.append(self._gather(out).cpu().numpy())
         return np.concatenate(outputs, axis=0)
+
+    def _gather(self, out):
+        """Hook: outputs of this process's batches -> outputs of all (distributed inference)."""
+        return out
 
     # ------------------------------------------------------------------ export
     def _export_network(self):

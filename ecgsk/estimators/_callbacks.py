@@ -57,6 +57,7 @@ def _validation_score(net, X, y):
     just ran, so scoring costs no second forward pass.
     """
     logits = net.forward(X, device="cpu").float().numpy()
+    y = net._dataset_targets(X)  # all of them, also when a distributed run shards the batches
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # labels with a single class in the validation split
         return float(net._validation_score(y, logits))
@@ -77,13 +78,41 @@ def validation_scoring(name, lower_is_better=False):
 
 
 # ---------------------------------------------------------------------------- stopping
+class TrainingDiverged(RuntimeError):
+    """Training produced a non-finite loss or non-finite validation outputs."""
+
+
+def _divergence_hint(net) -> str:
+    return (
+        f"try a lower lr (now {net.lr:g}), gradient clipping (grad_clip=1.0), amp=False, or "
+        "inputs normalised the way the network expects (e.g. make_deepecg_preprocessing)"
+    )
+
+
 class TrainingControl(Callback):
-    """First callback of every fit: reseeds each epoch and ends training when a stop is requested.
+    """First callback of every fit: reseeds each epoch, ends training when a stop is requested,
+    and stops a diverged run with :class:`TrainingDiverged`.
 
     With an integer ``net.random_state``, torch and the training loader's generator are seeded
     from ``(random_state, epoch)`` at the start of every epoch, so that a resumed run draws the
     random numbers the uninterrupted run would have drawn.
     """
+
+    def on_batch_end(self, net, batch=None, training=False, loss=None, y_pred=None, **kwargs):
+        what = None
+        if loss is not None and not bool(torch.isfinite(loss.detach()).all()):
+            what = f"the {'training' if training else 'validation'} loss is {float(loss.detach()):g}"
+        elif not training and isinstance(y_pred, torch.Tensor):
+            bad = ~torch.isfinite(y_pred.detach()).reshape(len(y_pred), -1).all(dim=1)
+            if bool(bad.any()):
+                what = f"the network's outputs are NaN or infinite for {int(bad.sum())} " \
+                       f"validation ECG(s) of a batch of {len(y_pred)}"
+        if what is not None:
+            batch_no = len(net.history[-1, "batches"])
+            raise TrainingDiverged(
+                f"training diverged in epoch {len(net.history)} (batch {batch_no}): {what}; "
+                + _divergence_hint(net)
+            )
 
     def on_epoch_begin(self, net, **kwargs):
         if net.stop_reason_ is not None:

@@ -10,6 +10,7 @@ import pandas as pd
 import torch
 from scipy.special import softmax
 from sklearn.base import ClassifierMixin
+from sklearn.utils.multiclass import type_of_target
 
 from ..labels import DEEPECG_LABELS
 from ..metrics import roc_auc_macro_score
@@ -81,13 +82,15 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _SupervisedECGNet):
         amplitude scaling, time shift); a dict holds :class:`ecgsk.estimators.ECGAugment`
         options. Never applied at prediction time.
     amp : "auto" or bool, default="auto"
-        Mixed precision on CUDA (``torch.autocast`` and a gradient scaler); no effect on CPU.
+        Mixed precision on CUDA: bfloat16 ``torch.autocast`` on GPUs that support it (no
+        gradient scaling needed); no effect on CPU or older GPUs.
     num_workers : int, default=0
         DataLoader worker processes (useful for lazy datasets).
     checkpoint_dir : str or path, optional
         Where every fit writes its per-epoch checkpoint, in a new ``run-*`` directory of its own
-        (so parallel fits never collide). By default a temporary directory, removed after a
-        fit that was not interrupted.
+        (so parallel fits never collide). By default nothing is written: the best weights for
+        early stopping are kept in memory, and an interrupted fit continues from memory with
+        ``warm_start=True``.
     resume : str or path, optional
         A checkpoint file, run directory or ``checkpoint_dir`` (its latest run) to continue an
         interrupted fit from its last completed epoch; ``fit`` must get the same data.
@@ -99,7 +102,7 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _SupervisedECGNet):
         Print the per-epoch table (0 silences it).
     warm_start : bool, default=False
         Keep the trained weights across calls to ``fit``; after an interrupted fit, continue it
-        from its last checkpoint.
+        where it stopped (same split, schedule and early-stopping state).
     encoder : fitted ECGPretrainer, folder or torch.nn.Module, optional
         Start from a pretrained encoder (``ECGPretrainer``, or a folder written by its
         ``save``) instead of ``module``: a copy gets a new head for the targets.
@@ -139,7 +142,10 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _SupervisedECGNet):
     interrupted_ : bool
         True if training was interrupted before its end (see ``warm_start`` and ``resume``).
     checkpoint_path_ : str or None
-        The checkpoint written by the last fit (None once a temporary one is removed).
+        The checkpoint file written by the last fit (None without ``checkpoint_dir`` or
+        ``resume``).
+    split_ : tuple of two index arrays, "predefined" or None
+        The training and validation indices of the last fit.
 
     See Also
     --------
@@ -183,7 +189,17 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _SupervisedECGNet):
         if y is None:
             raise ValueError(f"{name} is None: a classifier needs targets")
         if isinstance(y, pd.DataFrame):
-            return y.to_numpy(), [str(c) if not isinstance(c, str) else c for c in y.columns]
+            names = [str(c) if not isinstance(c, str) else c for c in y.columns]
+            empty = [i for i, c in enumerate(names) if not c.strip()]
+            if empty:
+                raise ValueError(f"{name} has label columns without a name (positions {empty})")
+            seen = pd.Index(names)
+            if seen.has_duplicates:
+                dup = sorted(set(seen[seen.duplicated()]))
+                raise ValueError(
+                    f"{name} has duplicate label columns {dup}: each label must be one column"
+                )
+            return y.to_numpy(), names
         if isinstance(y, pd.Series):
             return y.to_numpy(), None
         if isinstance(y, torch.Tensor):
@@ -245,6 +261,11 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _SupervisedECGNet):
                 classes = np.arange(n_labels)
             positives = y_enc.sum(axis=0)
             constant = np.flatnonzero((positives == 0) | (positives == n))
+            if constant.size == n_labels:
+                raise ValueError(
+                    f"every one of the {n_labels} labels of y has a single class (all 0 or all "
+                    "1): there is nothing to learn; check the label matrix"
+                )
             if constant.size:
                 shown = ", ".join(repr(classes[k]) for k in constant[:8])
                 more = f" and {constant.size - 8} more" if constant.size > 8 else ""
@@ -265,6 +286,13 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _SupervisedECGNet):
                 f"shape {arr.shape}"
             )
         self._check_1d_nan(arr, "y")
+        if arr.dtype.kind == "f" and type_of_target(arr) == "continuous":
+            example = arr[np.flatnonzero(arr != np.round(arr))[0]]
+            raise ValueError(
+                f"y holds continuous values (e.g. {example!r}): ECGClassifier needs class labels "
+                "(or a 0/1 matrix for multilabel targets); use ECGRegressor for a continuous "
+                "target"
+            )
         classes, idx = np.unique(arr, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(
@@ -409,6 +437,16 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _SupervisedECGNet):
             proba = proba[:, 1:]
         positives = y_val.sum(axis=0)
         usable = np.flatnonzero((positives > 0) & (positives < len(y_val)))
+        fallback = np.setdiff1d(np.arange(n_labels), usable)
+        if fallback.size:
+            names = self.classes_ if self.task_ == "multilabel" else self.classes_[1:]
+            shown = ", ".join(repr(names[k]) for k in fallback[:8])
+            more = f" and {fallback.size - 8} more" if fallback.size > 8 else ""
+            warnings.warn(
+                f"the validation split lacks a class of {fallback.size} label(s) ({shown}{more}): "
+                f"their decision threshold falls back to 0.5 instead of threshold={thr!r}",
+                UserWarning, stacklevel=3,
+            )
         if usable.size:
             from ..metrics import select_thresholds
 

@@ -35,13 +35,12 @@ def check_device_available(device) -> None:
 
 
 @contextlib.contextmanager
-def device_context(net, device=None):
-    """While open, ``net.device`` reads as ``device`` (default: the resolved ``net.device``)."""
+def device_context(net, device):
+    """While open, ``net.device`` reads as ``device``."""
     param = net.__dict__.get("device")
-    resolved = resolve_device(param) if device is None else device
-    net.__dict__["device"] = resolved
+    net.__dict__["device"] = device
     try:
-        yield resolved
+        yield device
     finally:
         net.__dict__["device"] = param
 

@@ -213,6 +213,7 @@ verbose, warm_start
         -------
         self
         """
+        self._check_params()
         data, _, (_, n_times) = self._check_X(X, fitted=False)
         self.segment_length_ = int(round(self.segment_seconds * self.sfreq))
         self.n_segments_ = n_times // self.segment_length_

@@ -13,6 +13,7 @@ import numbers
 
 import torch
 
+from ._augment import Augmenter, build_augment
 from ._base import _ECGNet
 
 FINETUNE_MODES = ("full", "partial", "linear")
@@ -71,6 +72,42 @@ class _SupervisedECGNet(_ECGNet):
             )
 
     # ------------------------------------------------------------------ network
+    def initialize_module(self):
+        if not hasattr(self, "n_outputs_"):
+            raise RuntimeError(
+                f"{type(self).__name__} infers the network's input shape from the data: call fit"
+            )
+        module = self._build_module(self.get_params_for("module"))
+        self._check_module_output(module)
+        self.module_ = module
+        self.augmenter_ = Augmenter(build_augment(self.augment))
+        return self
+
+    def _check_module_output(self, module):
+        """One forward pass on two blank ECGs: the network must return (2, n_outputs_)."""
+        param = next(module.parameters(), None)
+        device = param.device if param is not None else "cpu"
+        probe = torch.zeros(2, self.n_leads_, self.n_times_, device=device)
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.no_grad():
+                out = module(probe)
+        except Exception as exc:
+            raise ValueError(
+                f"the module {type(module).__name__} fails on ECGs of shape "
+                f"({self.n_leads_}, {self.n_times_}): {exc}"
+            ) from exc
+        finally:
+            module.train(was_training)
+        shape = tuple(getattr(out, "shape", ()))
+        if shape != (2, self.n_outputs_):
+            raise ValueError(
+                f"the module {type(module).__name__} returns outputs of shape {shape} for a batch "
+                f"of 2 ECGs; the targets need (2, {self.n_outputs_}) logits (pass n_outputs "
+                "through the module's constructor or give it a reset_head(n_outputs) method)"
+            )
+
     def _build_module(self, kwargs):
         module = self.module
         if self.encoder is not None:
