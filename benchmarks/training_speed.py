@@ -10,7 +10,9 @@ For each model of ``ecgsk.nn.list_models()`` (full-size by default) at the DeepE
   batch (64 by default), the network in train mode; median over the timed steps after a
   warm-up step. Alongside, the same network on the plain 3-D ``Conv1d`` layout
   (``model.fast_layout = False``: the same function and parameters, the layout ecgsk used before
-  its channels-last layers), timed interleaved with it, and the median per-pair speed-up;
+  its channels-last layers), timed interleaved with it, and the median per-pair speed-up.
+  (``ecgsk-effnet`` is the network that ``deepecg-sl`` named before it became the release's
+  definition; compare it, not ``deepecg-sl``, with older tables);
 - inference ECG/s: ``torch.inference_mode``, eval mode, sigmoid, one batch per call; and the same
   network exported with ``torch.onnx.export`` and run by onnxruntime's ``CPUExecutionProvider``
   (``intra_op_num_threads`` = the torch thread count), timed interleaved with torch, outputs

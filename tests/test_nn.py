@@ -409,6 +409,10 @@ def test_drop_path():
     kept = out[:, 0, 0]
     assert set(kept.unique().tolist()) == {0.0, 2.0}
     assert 0.4 < (kept > 0).float().mean().item() < 0.6
+    # one draw per sample on the channels-last 4-D view too
+    out4 = layer(torch.ones(2000, 3, 4, 1))
+    assert set(out4.unique().tolist()) == {0.0, 2.0}
+    assert torch.equal(out4.amin(dim=(1, 2, 3)), out4.amax(dim=(1, 2, 3)))
     layer.eval()
     assert torch.equal(layer(torch.ones(5, 1, 3)), torch.ones(5, 1, 3))
 

@@ -173,7 +173,7 @@ def reference_cmsc(z_a, z_b, ids, temp=0.1, eps=1e-8):
 
     a, b = unit(z_a.tolist()), unit(z_b.tolist())
     n = len(a)
-    logits = [[sum(x * y for x, y in zip(a[i], b[j])) / temp for j in range(n)] for i in range(n)]
+    logits = [[sum(x * y for x, y in zip(a[i], b[j], strict=True)) / temp for j in range(n)] for i in range(n)]
     row_lse = [math.log(sum(math.exp(v) for v in logits[i])) for i in range(n)]
     col_lse = [math.log(sum(math.exp(logits[i][j]) for i in range(n))) for j in range(n)]
     pos = [(i, j) for i in range(n) for j in range(n) if ids[i] == ids[j]]

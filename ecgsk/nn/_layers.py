@@ -83,10 +83,14 @@ class Conv1d(nn.Conv1d):
             raise ValueError("ecgsk's Conv1d takes integer zero padding only")
 
     def forward(self, x: Tensor) -> Tensor:
+        return self.forward_with(x, self.weight, self.bias)
+
+    def forward_with(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        """This convolution's geometry with another ``weight`` and ``bias`` (3-D or 4-D x)."""
         if x.dim() == 4:
-            return F.conv2d(x, self.weight.unsqueeze(-1), self.bias, (self.stride[0], 1),
+            return F.conv2d(x, weight.unsqueeze(-1), bias, (self.stride[0], 1),
                             (self.padding[0], 0), (self.dilation[0], 1), self.groups)
-        return self._conv_forward(x, self.weight, self.bias)
+        return self._conv_forward(x, weight, bias)
 
 
 class BatchNorm1d(nn.BatchNorm1d):
@@ -102,6 +106,57 @@ class BatchNorm1d(nn.BatchNorm1d):
     def _check_input_dim(self, input: Tensor) -> None:
         if input.dim() not in (2, 3, 4):
             raise ValueError(f"expected 2-D, 3-D or 4-D input (got {input.dim()}-D input)")
+
+    def can_fold(self) -> bool:
+        """True in eval mode with running statistics and an affine transform."""
+        return (not self.training and self.running_mean is not None
+                and self.running_var is not None and self.weight is not None
+                and self.bias is not None)
+
+    def fold_into(self, weight: Tensor, bias: Tensor | None) -> tuple[Tensor, Tensor]:
+        """Weight and bias of ``BN(conv(x))`` as one convolution (eval-mode statistics)."""
+        mean, var, gamma, beta = self.running_mean, self.running_var, self.weight, self.bias
+        assert mean is not None and var is not None and gamma is not None and beta is not None
+        scale = gamma * torch.rsqrt(var + self.eps)
+        shift = beta - mean * scale
+        if bias is not None:
+            shift = shift + bias * scale
+        return weight * scale.reshape(-1, 1, 1), shift
+
+
+class ConvBN(nn.Sequential):
+    """``Sequential(conv, norm, *rest)`` that folds an eval-mode BatchNorm into the conv.
+
+    The children (and so the state dict) are those of the plain ``nn.Sequential``; in training
+    mode it is exactly that sequence. In eval mode ``norm(conv(x))`` is computed as one
+    convolution with the BatchNorm folded into its weight and bias (the same function up to
+    float rounding, one pass over the feature map fewer), as onnxruntime does. ``norm`` is a
+    :class:`BatchNorm1d` or any module with ``can_fold`` and ``fold_into`` methods.
+
+    Examples
+    --------
+    >>> import torch
+    >>> block = ConvBN(Conv1d(4, 6, 3, padding=1, bias=False), BatchNorm1d(6), torch.nn.ReLU())
+    >>> x = torch.randn(2, 4, 20)
+    >>> train_out = block(x)
+    >>> eval_out = block.eval()(x)
+    >>> plain = torch.nn.Sequential(*block).eval()
+    >>> torch.allclose(eval_out, plain(x), atol=1e-5)
+    True
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        conv = self[0]
+        norm = self[1]
+        if norm.can_fold():
+            weight, bias = norm.fold_into(conv.weight, conv.bias)
+            x = conv.forward_with(x, weight, bias)
+        else:
+            x = norm(conv(x))
+        for i, module in enumerate(self):
+            if i >= 2:
+                x = module(x)
+        return x
 
 
 class MaxPool1d(nn.MaxPool1d):

@@ -79,7 +79,7 @@ import torch
 from torch import Tensor, nn
 
 from ._base import ECGModule, check_positive_int, check_probability
-from ._layers import BatchNorm1d, Conv1d, global_mean
+from ._layers import BatchNorm1d, Conv1d, ConvBN, global_mean
 from ._registry import register_model
 from .heads import LinearHead
 
@@ -123,7 +123,7 @@ def _conv_bn_act(c_in: int, c_out: int, kernel: int, stride: int = 1, groups: in
     ]
     if act:
         layers.append(nn.SiLU(inplace=True))
-    return nn.Sequential(*layers)
+    return ConvBN(*layers)
 
 
 class DropPath(nn.Module):
@@ -148,7 +148,7 @@ class DropPath(nn.Module):
         keep = 1.0 - self.p
         shape = [x.shape[0]] + [1] * (x.dim() - 1)
         mask = torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(keep)
-        return x * mask / keep
+        return x * mask.div_(keep)  # scale the (B, 1, ...) mask, not the feature map
 
 
 class SqueezeExcite(nn.Module):
@@ -360,6 +360,12 @@ class _Norm(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.norm(x)
 
+    def can_fold(self) -> bool:
+        return self.norm.can_fold()
+
+    def fold_into(self, weight: Tensor, bias: Tensor | None) -> tuple[Tensor, Tensor]:
+        return self.norm.fold_into(weight, bias)
+
 
 class _GlobalAvgPool(nn.Module):
     """Mean over time, kept as a length-1 axis (3-D or 4-D input)."""
@@ -381,7 +387,7 @@ def _conv_norm_act(c_in: int, c_out: int, kernel: int, stride: int = 1, groups: 
     ]
     if act:
         layers.append(_leaky())
-    return nn.Sequential(*layers)
+    return ConvBN(*layers)
 
 
 class _SEBlock(nn.Module):

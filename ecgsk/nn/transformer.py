@@ -137,13 +137,16 @@ class WeightNormConv1d(nn.Module):
 
     def __init__(self, conv: nn.Conv1d):
         super().__init__()
-        if conv.bias is None:
-            raise ValueError("WeightNormConv1d expects a convolution with a bias")
+        if conv.bias is None or conv.stride != (1,) or conv.dilation != (1,):
+            raise ValueError("WeightNormConv1d expects a stride-1 undilated convolution with a bias")
         v = conv.weight.detach().clone()
         g = v.norm(p=2, dim=(0, 1), keepdim=True)
         self.parametrizations = _WeightNormParametrizations(g, v)
         self.bias = nn.Parameter(conv.bias.detach().clone())
-        self.padding = int(conv.padding[0])
+        # the Conv1d attributes that describe it (stride 1, no dilation)
+        self.in_channels, self.out_channels = int(conv.in_channels), int(conv.out_channels)
+        self.kernel_size = (int(conv.kernel_size[0]),)
+        self.padding = (int(conv.padding[0]),)
         self.groups = int(conv.groups)
 
     @property
@@ -157,7 +160,7 @@ class WeightNormConv1d(nn.Module):
         v = self.parametrizations.weight.original1
         g = self.parametrizations.weight.original0
         weight = g * v / v.norm(p=2, dim=(0, 1), keepdim=True)
-        return F.conv1d(x, weight.to(x.dtype), self.bias.to(x.dtype), padding=self.padding,
+        return F.conv1d(x, weight.to(x.dtype), self.bias.to(x.dtype), padding=self.padding[0],
                         groups=self.groups)
 
 

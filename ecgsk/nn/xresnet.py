@@ -38,13 +38,21 @@ import torch
 from torch import Tensor, nn
 
 from ._base import ECGModule, check_positive_int, check_probability
-from ._layers import AvgPool1d, BatchNorm1d, Conv1d, MaxPool1d, global_max, global_mean
+from ._layers import (
+    AvgPool1d,
+    BatchNorm1d,
+    Conv1d,
+    ConvBN,
+    MaxPool1d,
+    global_max,
+    global_mean,
+)
 from ._registry import register_model
 from .heads import MLPHead
 
 
 def _conv_bn(c_in: int, c_out: int, kernel: int, stride: int = 1, act: bool = True,
-             zero_bn: bool = False) -> nn.Sequential:
+             zero_bn: bool = False) -> ConvBN:
     bn = BatchNorm1d(c_out)
     bn.weight.data.fill_(0.0 if zero_bn else 1.0)
     layers: list[nn.Module] = [
@@ -53,7 +61,7 @@ def _conv_bn(c_in: int, c_out: int, kernel: int, stride: int = 1, act: bool = Tr
     ]
     if act:
         layers.append(nn.ReLU(inplace=True))
-    return nn.Sequential(*layers)
+    return ConvBN(*layers)
 
 
 class XResBlock1d(nn.Module):
