@@ -552,3 +552,22 @@ def test_a_yes_no_labels_column_is_a_usage_error(predictions, tmp_path, capsys):
     assert main(["evaluate", str(predictions[1]), str(path)]) == 2
     err = capsys.readouterr().err
     assert "LABELS column 'NORM' must hold 0/1" in err and "Traceback" not in err
+
+
+def test_predict_with_nan_weights_fails_every_record_with_exit_1(classifier, cohort, tmp_path,
+                                                                 capsys):
+    from safetensors.torch import load_file, save_file
+
+    folder = tmp_path / "broken"
+    shutil.copytree(classifier[1], folder)
+    weights = load_file(folder / "weights.safetensors")
+    first = next(k for k, v in weights.items() if v.is_floating_point())
+    weights[first] = torch.full_like(weights[first], float("nan"))
+    save_file(weights, folder / "weights.safetensors")
+    out = tmp_path / "preds.csv"
+    assert main(["predict", str(folder), str(cohort), "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "NaN or infinite" in err and "Traceback" not in err
+    assert len(_read(out)) == 0
+    failures = _read(out.with_name("preds.failures.csv"))
+    assert sorted(failures["record_id"]) == sorted(GOOD + list(BAD))

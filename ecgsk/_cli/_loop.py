@@ -41,7 +41,7 @@ def run_over_input(
     pipe,
     args,
     model: LoadedModel,
-    consume: Callable[[list[str], np.ndarray], None],
+    consume: Callable[[list[str], np.ndarray], list | None],
     *,
     desc: str,
     start: int = 0,
@@ -50,8 +50,8 @@ def run_over_input(
     """Feed the network input of every readable record of ``inp`` to ``consume`` in batches.
 
     ``consume(ids, X)`` receives the record ids and the network input ``(n, n_leads,
-    n_times)`` of each batch, in INPUT order; records that fail are collected instead.
-    ``start`` skips the records an interrupted run already covered; ``on_batch(covered,
+    n_times)`` of each batch, in INPUT order; records that fail are collected instead, and so
+    are those ``consume`` refuses: it may return ``[(position in X, reason), ...]``. ``start`` skips the records an interrupted run already covered; ``on_batch(covered,
     failures)``, called after each batch has been consumed, receives how many records are
     covered so far and the failures of that batch.
     """
@@ -69,10 +69,13 @@ def run_over_input(
         for batch in iter_batches(_Tail(dataset, covered), prepare, batch_size=args.batch_size,
                                   jobs=args.jobs):
             indices = [start + int(i) for i in batch.indices]
+            batch_failures = list(batch.failures)
             if batch.X is not None:
-                consume([ids[i] for i in indices], batch.X)
-                done += len(indices)
-            new = [(ids[start + i], paths[start + i], reason) for i, reason in batch.failures]
+                # consume may refuse some records (non-finite model outputs): positions in X
+                refused = consume([ids[i] for i in indices], batch.X) or []
+                done += len(indices) - len(refused)
+                batch_failures += [(int(batch.indices[k]), reason) for k, reason in refused]
+            new = [(ids[start + i], paths[start + i], reason) for i, reason in batch_failures]
             failures.extend(new)
             covered += batch.size
             if on_batch is not None:

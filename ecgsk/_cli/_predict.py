@@ -164,11 +164,26 @@ def run(args) -> int:
             print(f"ecgsk predict: resuming after {stream.covered} of {len(inp.dataset)} "
                   "record(s) done by an interrupted run", file=sys.stderr)
 
-        def consume(ids, X):
+        def frame(ids, X):
             if model.kind == "regressor":
-                stream.write(_regressor_frame(est, ids, X))
-            else:
-                stream.write(_classifier_frame(est, ids, X, thresholds))
+                return _regressor_frame(est, ids, X)
+            return _classifier_frame(est, ids, X, thresholds)
+
+        def consume(ids, X):
+            """Write the batch's predictions; return the records whose outputs are not finite."""
+            from ..estimators._base import NonFiniteOutputs
+
+            try:
+                stream.write(frame(ids, X))
+                return []
+            except NonFiniteOutputs as exc:
+                bad = set(exc.rows)
+            good = [i for i in range(len(ids)) if i not in bad]
+            if good:
+                stream.write(frame([ids[i] for i in good], X[good]))
+            reason = ("the model's outputs are NaN or infinite (its weights are corrupt or "
+                      "diverged, or the record holds extreme values)")
+            return [(i, reason) for i in sorted(bad)]
 
         earlier = list(stream.failures)
         result = run_over_input(inp, pipe, args, model, consume, desc="predict",

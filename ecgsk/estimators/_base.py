@@ -97,6 +97,14 @@ def _drops_last(n: int, batch_size: int) -> bool:
     return n % batch_size == 1
 
 
+class NonFiniteOutputs(ValueError):
+    """The network gave NaN or infinite outputs; ``rows`` are the affected ECGs (positions)."""
+
+    def __init__(self, message: str, rows: list[int]):
+        super().__init__(message)
+        self.rows = rows
+
+
 class _ECGNet(ExportMixin, NeuralNet):
     """Shared machinery of the ECG estimators (private; see the public subclasses).
 
@@ -614,11 +622,12 @@ class _ECGNet(ExportMixin, NeuralNet):
         logits = torch.cat(list(self.forward_iter(dataset, training=False, device="cpu")))
         bad = ~torch.isfinite(logits).reshape(len(logits), -1).all(dim=1)
         if bool(bad.any()):
-            rows = bad.nonzero().flatten()[:5].tolist()
-            raise ValueError(
-                f"the network's outputs are NaN or infinite for {int(bad.sum())} of "
-                f"{len(logits)} ECGs (first rows {rows}): its weights diverged or are corrupt, "
-                "or those inputs hold extreme values; no prediction is returned"
+            rows = bad.nonzero().flatten().tolist()
+            raise NonFiniteOutputs(
+                f"the network's outputs are NaN or infinite for {len(rows)} of "
+                f"{len(logits)} ECGs (first rows {rows[:5]}): its weights diverged or are "
+                "corrupt, or those inputs hold extreme values; no prediction is returned",
+                rows,
             )
         return logits
 

@@ -32,8 +32,12 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _SupervisedECGNet):
 
     Parameters
     ----------
-    module : str, torch.nn.Module class or instance, default="deepecg-sl"
-        A name from :func:`ecgsk.nn.list_models`, or a module class called with ``n_leads``,
+    module : "auto", str, torch.nn.Module class or instance, default="auto"
+        ``"auto"`` builds the published DeepECG-SL (``"deepecg-sl"``) on a GPU and
+        ``"xresnet1d50"`` on a CPU, where DeepECG-SL (1.2 GFLOP per 10 s ECG) trains too slowly
+        for a time budget to give it more than a few epochs; the network used is
+        ``module_name_`` and is printed when ``verbose``. Otherwise
+        a name from :func:`ecgsk.nn.list_models`, or a module class called with ``n_leads``,
         ``n_times``, ``n_outputs`` and the ``module__*`` parameters, or an instance (copied at
         every fit). ``module__<name>=value`` parameters go to the model constructor.
     loss : {"bce", "focal", "asymmetric"} or torch.nn.Module, default="bce"
@@ -125,6 +129,8 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _SupervisedECGNet):
     task_ : {"binary", "multiclass", "multilabel"}
     thresholds_ : ndarray of shape (n_labels,) or None
         Decision thresholds of ``predict`` (None for multiclass targets).
+    module_name_ : str
+        The network trained: the registry name (what ``module="auto"`` chose) or the class name.
     n_leads_, n_times_ : int
         Input shape seen in ``fit``; other shapes are refused.
     n_outputs_ : int
@@ -171,7 +177,7 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _SupervisedECGNet):
     _score_lower_is_better = False
 
     def __init__(
-        self, module="deepecg-sl", *, loss="bce", pos_weight=None, threshold="youden", **kwargs
+        self, module="auto", *, loss="bce", pos_weight=None, threshold="youden", **kwargs
     ):
         self.pos_weight = pos_weight
         self.threshold = threshold

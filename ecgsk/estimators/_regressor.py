@@ -25,8 +25,9 @@ class ECGRegressor(PersistenceMixin, RegressorMixin, _SupervisedECGNet):
 
     Parameters
     ----------
-    module : str, torch.nn.Module class or instance, default="deepecg-sl"
-        Network, as for :class:`ECGClassifier`.
+    module : "auto", str, torch.nn.Module class or instance, default="auto"
+        Network, as for :class:`ECGClassifier` (``"auto"``: DeepECG-SL on a GPU,
+        ``"xresnet1d50"`` on a CPU; the choice is ``module_name_``).
     loss : {"mse", "huber"} or torch.nn.Module, default="mse"
         Loss on the standardised targets (Huber with ``delta=1``, i.e. one standard deviation).
     lr, batch_size, max_epochs, optimizer, weight_decay, device, random_state, validation, \
@@ -61,7 +62,7 @@ stop_reason_, interrupted_, checkpoint_path_
     _score_name = "valid_r2"
     _score_lower_is_better = False
 
-    def __init__(self, module="deepecg-sl", *, loss="mse", **kwargs):
+    def __init__(self, module="auto", *, loss="mse", **kwargs):
         # the shared training parameters (lr, batch_size, ...) are those of _SupervisedECGNet
         super().__init__(module, loss=loss, **kwargs)
 

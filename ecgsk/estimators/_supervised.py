@@ -46,6 +46,23 @@ class _AllButHead(torch.nn.Module):
             self.register_parameter(name, param)
 
 
+#: The network ``module="auto"`` builds: DeepECG-SL as published where a GPU trains it fast,
+#: and on a CPU a network whose cost lets a time budget train it for several epochs.
+AUTO_NETWORKS = {"cuda": "deepecg-sl", "cpu": "xresnet1d50"}
+
+
+def default_network(device) -> str:
+    """The registry name that ``module="auto"`` resolves to on ``device``.
+
+    Examples
+    --------
+    >>> default_network("cuda"), default_network("cpu")
+    ('deepecg-sl', 'xresnet1d50')
+    """
+    kind = torch.device(device).type
+    return AUTO_NETWORKS.get(kind, AUTO_NETWORKS["cpu"])
+
+
 class _SupervisedECGNet(_ECGNet):
     """Shared machinery of ``ECGClassifier`` and ``ECGRegressor`` (private).
 
@@ -53,7 +70,7 @@ class _SupervisedECGNet(_ECGNet):
     """
 
     def __init__(
-        self, module="deepecg-sl", *, loss, encoder=None, finetune="full", encoder_lr_scale=1.0,
+        self, module="auto", *, loss, encoder=None, finetune="full", encoder_lr_scale=1.0,
         **kwargs,
     ):
         self.loss = loss
@@ -117,6 +134,12 @@ class _SupervisedECGNet(_ECGNet):
                     "pretrained encoder"
                 )
             return self._build_from_encoder()
+        if isinstance(module, str) and module == "auto":
+            module = default_network(self.device_)
+            if self.verbose:
+                print(f"{type(self).__name__}: module='auto' on {self.device_} builds "
+                      f"{module!r}")
+        self.module_name_ = module if isinstance(module, str) else type(module).__name__
         self.module_spec_ = (
             {"name": module, "kwargs": dict(kwargs)} if isinstance(module, str) else None
         )

@@ -29,13 +29,14 @@ from ._registry import (
     register_model,
     unregister_model,
 )
-from .efficientnet import EfficientNetV2_1d, StageSpec
+from .efficientnet import DeepECGSL, EfficientNetV2_1d, StageSpec
 from .heads import AttentionPooling, LinearHead, MeanPooling, MLPHead
 from .transformer import ECGTransformer
 from .xresnet import XResNet1d
 
 __all__ = [
     "AttentionPooling",
+    "DeepECGSL",
     "ECGModule",
     "ECGTransformer",
     "EfficientNetV2_1d",
