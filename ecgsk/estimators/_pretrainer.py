@@ -254,6 +254,45 @@ verbose, warm_start
         self.augmenter_ = Augmenter(None)  # augmentation happens inside the pretext model
         return self
 
+    @classmethod
+    def from_deepecg(cls, path, *, trust_checkpoint=False, **params):
+        """Load the released pretrained DeepECG-SSL encoder as a fitted pretrainer.
+
+        The file is a fairseq-signals pretraining checkpoint (top-level
+        ``feature_extractor.*``, ``encoder.layers.*``, ``mask_emb``, ``quantizer.*``,
+        ``project_q.*``, ``final_proj.*``), read without trusting its pickles (as
+        :meth:`ECGClassifier.from_deepecg`). The encoder becomes ``encoder_`` and the quantizer
+        and projections the wav2vec 2.0 objective's modules, so ``fit(X)`` continues
+        pretraining (``warm_start`` defaults to True here) on 10 s ECGs at 250 Hz
+        (``(n, 12, 2500)``). For the encoder alone use
+        :func:`ecgsk.released.load_deepecg_ssl_encoder`.
+
+        Parameters
+        ----------
+        path : str or path
+            The ``.pt`` file.
+        trust_checkpoint : bool, default=False
+            Unpickle a file holding Python objects other than plain data (only for a file
+            you trust).
+        **params
+            ``ECGPretrainer`` parameters (``max_epochs``, ``device``, ``pretext_options``,
+            ...); the sizes come from the file.
+
+        Returns
+        -------
+        ECGPretrainer
+            Fitted; ``release_`` describes the file.
+
+        Examples
+        --------
+        >>> pre = ECGPretrainer.from_deepecg("deepecg_ssl_pretrained.pt")  # doctest: +SKIP
+        >>> ECGEmbedder(pre.encoder_).fit_transform(X).shape  # doctest: +SKIP
+        (n, 768)
+        """
+        from ..released import load_deepecg_pretrainer
+
+        return load_deepecg_pretrainer(cls, path, trust_checkpoint=trust_checkpoint, **params)
+
     @property
     def encoder_spec_(self):
         """Former name of ``module_spec_``."""
