@@ -104,7 +104,7 @@ def pretrained_encoder_prefix(ckpt: Mapping) -> str:
     keys = set(sd)
     if _PROBE in keys:
         return ""
-    for enc, head in zip(ENCODER_PREFIXES, HEAD_PREFIXES):
+    for enc, head in zip(ENCODER_PREFIXES, HEAD_PREFIXES, strict=True):
         if enc + _PROBE in keys:
             if head + "weight" in keys:
                 raise ValueError(_fine_tuned_message(head, int(sd[head + "weight"].shape[0])))
@@ -408,7 +408,8 @@ def load_deepecg_pretrainer(cls, path, *, trust_checkpoint=False, **params):
     params = {**module_kwargs, **params}
     pretext = dict(params.pop("pretext_options", None) or {})
     if config["quantizer"] is not None:
-        fixed = {k: v for k, v in config["quantizer"].items() if pretext.get(k, v) != v}
+        fixed = {k: pretext[k] for k, v in config["quantizer"].items()
+                 if k in pretext and pretext[k] != v}
         if fixed:
             raise ValueError(f"pretext_options {fixed} differ from the checkpoint's quantizer "
                              f"{config['quantizer']}")
