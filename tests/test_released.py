@@ -874,3 +874,34 @@ def test_pretrained_loaders_tell_wrong_files_apart(tmp_path, pretrained_file, ss
         ECGPretrainer.from_deepecg(saved(latent, "latent.pt", cfg))
     with pytest.raises(ValueError, match=r"pretext_options \{'n_entries': 320\} differ"):
         ECGPretrainer.from_deepecg(pretrained, pretext_options={"n_entries": 320})
+
+
+def test_pretrained_variants_cmsc_only_headless_file_and_save(tmp_path, pretrained_file,
+                                                              ssl_file, ecgs):
+    from ecgsk import ECGEmbedder, ECGPretrainer
+    from ecgsk.released import load_deepecg_ssl_encoder
+
+    path, state = pretrained_file
+    _, X = ecgs
+    # CMSC alone has no wav2vec 2.0 modules: the encoder is loaded, the quantizer left aside
+    pre = ECGPretrainer.from_deepecg(path, objectives=("cmsc",), device="cpu")
+    assert not hasattr(pre.module_, "quantizer")
+    np.testing.assert_allclose(pre.transform(X), _release_embeddings(state, X),
+                               rtol=1e-4, atol=1e-4)
+    # the saved encoder folder is an encoder= like any other
+    folder = pre.save(tmp_path / "enc")
+    np.testing.assert_allclose(ECGEmbedder(str(folder), device="cpu").fit_transform(X),
+                               pre.transform(X), rtol=1e-5, atol=1e-5)
+    # a fine-tuned file whose head was removed is an encoder, but no pretraining checkpoint
+    ckpt = torch.load(ssl_file[0], weights_only=True)
+    for key in ("proj.weight", "proj.bias"):
+        del ckpt["model"][key]
+    torch.save(ckpt, tmp_path / "headless.pt")
+    params = {k: v for k, v in ssl_file[1].items() if not k.startswith("head.")}
+    encoder = load_deepecg_ssl_encoder(tmp_path / "headless.pt")
+    with torch.no_grad():
+        expected = _fairseq_forward(params, torch.from_numpy(X)).numpy()
+        got = encoder.forward_features(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="no pretraining checkpoint"):
+        ECGPretrainer.from_deepecg(tmp_path / "headless.pt")

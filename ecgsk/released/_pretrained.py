@@ -393,8 +393,45 @@ def load_deepecg_pretrainer(cls, path, *, trust_checkpoint=False, **params):
 
     Examples
     --------
+    A tiny pretraining checkpoint with the release's key names (the encoder's as in
+    :func:`load_deepecg_ssl_encoder`'s example, then the objective's):
+
+    >>> import tempfile, torch
     >>> from ecgsk import ECGPretrainer
-    >>> pre = load_deepecg_pretrainer(ECGPretrainer, "pretrained.pt")  # doctest: +SKIP
+    >>> from ecgsk.nn import build_model
+    >>> ref = build_model("deepecg-ssl-tiny", n_outputs=1, pos_conv_weight_norm=False)
+    >>> names = {"feature_encoder.layers.0.1": "feature_extractor.conv_layers.0.2",
+    ...          "feature_norm": "layer_norm", "encoder_norm": "encoder.layer_norm",
+    ...          "mask_embedding": "mask_emb", "pos_conv.conv": "conv_pos.pos_conv.0",
+    ...          "feature_encoder.layers.": "feature_extractor.conv_layers.",
+    ...          "norm1": "self_attn_layer_norm", "norm2": "final_layer_norm",
+    ...          "attn.out": "self_attn.out_proj"}
+    >>> state = {}
+    >>> for key, value in ref.state_dict().items():
+    ...     for ours, theirs in names.items():
+    ...         key = key.replace(ours, theirs)
+    ...     key = "encoder." + key if key.startswith("layers.") else key
+    ...     parts = zip("qkv", value.chunk(3)) if ".attn.qkv." in key else [("", value)]
+    ...     for name, part in parts:
+    ...         state[key.replace("attn.qkv", f"self_attn.{name}_proj")] = part.half()
+    >>> del state["head.linear.weight"], state["head.linear.bias"]
+    >>> state.update({"quantizer.vars": torch.rand(1, 2 * 8, 8).half(),  # 2 groups of 8
+    ...               "quantizer.weight_proj.weight": torch.randn(16, 32).half(),
+    ...               "quantizer.weight_proj.bias": torch.zeros(16).half(),
+    ...               "project_q.weight": torch.randn(16, 16).half(),
+    ...               "project_q.bias": torch.zeros(16).half(),
+    ...               "final_proj.weight": torch.randn(16, 64).half(),
+    ...               "final_proj.bias": torch.zeros(16).half()})
+    >>> path = tempfile.mktemp(suffix=".pt")
+    >>> torch.save({"model": state, "optimizer_history": [{"num_updates": 1000}],
+    ...             "cfg": {"model": {"_name": "wav2vec2_cmsc", "latent_groups": 2,
+    ...                               "conv_feature_layers": "[(32, 2, 2)] * 4",
+    ...                               "encoder_attention_heads": 4}}}, path)
+    >>> pre = load_deepecg_pretrainer(ECGPretrainer, path, device="cpu", max_epochs=1)
+    >>> tuple(pre.module_.quantizer.codebooks.shape), pre.encoder_.n_features
+    ((2, 8, 8), 64)
+    >>> torch.equal(pre.module_.context_proj.weight, state["final_proj.weight"].float())
+    True
     """
     trust_checkpoint = _check_trust(trust_checkpoint)
     path = Path(path).expanduser().resolve()
