@@ -905,3 +905,18 @@ def test_pretrained_variants_cmsc_only_headless_file_and_save(tmp_path, pretrain
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
     with pytest.raises(ValueError, match="no pretraining checkpoint"):
         ECGPretrainer.from_deepecg(tmp_path / "headless.pt")
+
+
+def test_pretrained_encoder_with_the_positional_conv_inside_the_transformer(tmp_path,
+                                                                           pretrained_file):
+    """Older files (fairseq's wav2vec 2.0) keep the positional conv at encoder.pos_conv.0."""
+    from ecgsk.released import load_deepecg_ssl_encoder
+
+    _, state = pretrained_file
+    moved = {k.replace("conv_pos.pos_conv.0.", "encoder.pos_conv.0."): v.float()
+             for k, v in state.items()}
+    assert "encoder.pos_conv.0.weight_g" in moved
+    torch.save(_pretraining_checkpoint(moved), tmp_path / "old.pt")
+    ours = load_deepecg_ssl_encoder(tmp_path / "old.pt").state_dict()
+    for key, value in _release_to_ecgsk(state).items():
+        torch.testing.assert_close(ours[key], value.float(), rtol=0, atol=0, msg=key)

@@ -52,6 +52,7 @@ class ECGPretrainer(TransformerMixin, _ECGNet):
     After ``fit``, ``transform(X)`` returns embeddings, ``save(path)`` writes the
     encoder with its card, and ``ECGClassifier(encoder=pretrainer)``,
     ``ECGRegressor(encoder=...)`` or ``ECGEmbedder(encoder=...)`` use it.
+    :meth:`from_deepecg` starts from the released pretrained DeepECG-SSL encoder instead.
 
     Parameters
     ----------

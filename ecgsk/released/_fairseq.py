@@ -30,7 +30,9 @@ is weight-normalised in fairseq-signals, stored either as ``weight_g``/``weight_
 ``torch.nn.utils.weight_norm``) or ``parametrizations.weight.original0``/``original1``; both
 become ``pos_conv_weight_norm=True``. The pretraining-only modules (``quantizer``,
 ``project_q``, ``final_proj``, ``target_glu``, ``input_quantizer``, ``project_inp``) are
-ignored. Sizes are read from the tensors (width, FFN width, layers, positional kernel and
+ignored. The released *pretrained* encoder, whose keys have no prefix (top-level
+``feature_extractor.*``, ``encoder.layers.*``, ``quantizer.*``), is read by
+:mod:`ecgsk.released._pretrained` with the same mapping (:func:`map_encoder_state`). Sizes are read from the tensors (width, FFN width, layers, positional kernel and
 groups, outputs); the number of attention heads, the layer-norm placement and the conv strides,
 which tensors do not record, from the checkpoint's configuration.
 
