@@ -147,3 +147,40 @@ def check_frequency(freq, sfreq: float, name: str) -> float:
         )
     return value
 
+
+
+def check_positive_int(value, name: str) -> int:
+    """Return ``value`` as an int if it is a positive integer, else raise.
+
+    Parameters
+    ----------
+    value : object
+        The value to check (``bool`` is refused even though it is an ``int``).
+    name : str
+        Parameter name used in the error message.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer.
+    ValueError
+        If it is not positive.
+
+    Examples
+    --------
+    >>> check_positive_int(12, "batch_size")
+    12
+    >>> check_positive_int(0, "batch_size")
+    Traceback (most recent call last):
+    ...
+    ValueError: batch_size must be a positive integer, got 0
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a positive integer, got {type(value).__name__}: {value!r}")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)

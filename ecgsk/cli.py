@@ -19,7 +19,7 @@ import sys
 import traceback
 
 from ._cli import _embed, _evaluate, _predict, _preprocess
-from ._cli._errors import EXIT_INTERRUPTED, EXIT_USAGE, CLIError
+from ._cli._errors import EXIT_INTERRUPTED, EXIT_USAGE, CLIError, cli_hints
 from ._version import __version__
 
 EXIT_BUG = 3
@@ -90,7 +90,8 @@ def main(argv=None) -> int:
         return int(args.run(args))
     except CLIError as exc:
         command.print_usage(sys.stderr)
-        print(f"{command.prog}: error: {exc}", file=sys.stderr)
+        flags = set(command._option_string_actions)
+        print(f"{command.prog}: error: {cli_hints(str(exc), flags)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"\n{command.prog}: interrupted", file=sys.stderr)

@@ -38,6 +38,7 @@ from ecgsk.metrics import (
     delong_test,
     expected_calibration_error,
     fairness_report,
+    roc_auc_macro,
     select_thresholds,
 )
 from ecgsk.plotting import plot_calibration, plot_fairness, plot_roc
@@ -147,10 +148,10 @@ fig = plot_roc(superclass, proba, by="label", n_resamples=200, random_state=0,
                title="Superclasses, 5-fold patient-level cross-validation")
 
 # %%
-# ``"roc_auc_macro"`` is registered as a scikit-learn scorer when ecgsk is imported. Unlike
-# ``"roc_auc"``, it skips a label that a small fold lacks (with a warning) instead of
-# failing, and takes the multilabel probabilities as they are.
-scores = cross_val_score(ovr, X, superclass.to_numpy(), cv=cv, scoring="roc_auc_macro")
+# The scorer object :data:`ecgsk.metrics.roc_auc_macro` works as ``scoring=`` (nothing is
+# registered in scikit-learn). Unlike ``"roc_auc"``, it skips a label that a small fold lacks
+# (with a warning) instead of failing, and takes the multilabel probabilities as they are.
+scores = cross_val_score(ovr, X, superclass.to_numpy(), cv=cv, scoring=roc_auc_macro)
 print("macro AUROC per fold:", scores.round(3))
 
 # %%

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -13,8 +14,6 @@ import torch
 from sklearn.metrics import f1_score, roc_auc_score
 
 from ecgsk import ECGClassifier, ECGRegressor
-from ecgsk._cli._errors import CLIError
-from ecgsk._cli._pipeline_spec import pipeline_from_card
 from ecgsk.cli import main
 from ecgsk.datasets import load_ptbxl_sample
 from ecgsk.estimators import save_encoder
@@ -66,6 +65,15 @@ def network_input(cohort):
     """What the model sees for the 10 good records, computed without the CLI."""
     rec = read_records([cohort / f"{r}.hea" for r in GOOD])
     assert list(rec.meta["record_id"]) == GOOD
+    # the amplitude gain is the one learned on the models' training records (see `classifier`)
+    pipe = make_deepecg_preprocessing(rec.sfreq, input_leads=rec.leads)
+    return pipe.fit(load_ptbxl_sample().signals[:64]).transform(rec.signals)
+
+
+@pytest.fixture(scope="module")
+def folder_input(cohort):
+    """The network input that --deepecg makes: the gain learned on the folder's own records."""
+    rec = read_records([cohort / f"{r}.hea" for r in GOOD])
     return make_deepecg_preprocessing(rec.sfreq, input_leads=rec.leads).fit_transform(rec.signals)
 
 
@@ -164,7 +172,7 @@ def test_reader_workers_and_failures_on_stderr(classifier, cohort, predictions, 
 
 
 def test_preprocess_store_then_predict_embed_and_resume(classifier, encoder, cohort,
-                                                        predictions, tmp_path, capsys):
+                                                        folder_input, tmp_path, capsys):
     store = tmp_path / "cohort.zarr"
     assert main(["preprocess", str(cohort), str(store), "--deepecg", "--quiet"]) == 1
     captured = capsys.readouterr()
@@ -174,10 +182,11 @@ def test_preprocess_store_then_predict_embed_and_resume(classifier, encoder, coh
 
     out = tmp_path / "preds.csv"
     assert main(["predict", str(classifier[1]), str(store), "--out", str(out), "--quiet"]) == 0
-    from_store, from_folder = _read(out), _read(predictions[1])
+    from_store = _read(out)
     assert list(from_store["record_id"]) == GOOD
+    # --deepecg learned its amplitude gain on the folder (not the model's training records)
     np.testing.assert_allclose(from_store.filter(like="p_").to_numpy(),
-                               from_folder.filter(like="p_").to_numpy(), atol=1e-6)
+                               classifier[0].predict_proba(folder_input), atol=1e-6)
     assert not out.with_name("preds.failures.csv").exists()
 
     # the store is not preprocessed a second time, for an encoder with --deepecg either
@@ -192,12 +201,13 @@ def test_preprocess_store_then_predict_embed_and_resume(classifier, encoder, coh
 
 
 def test_store_converted_in_python_is_not_preprocessed_again(classifier, cohort, predictions,
-                                                            tmp_path, capsys):
+                                                            sample, tmp_path, capsys):
     from ecgsk.io import convert
 
     store = tmp_path / "python.zarr"
-    report = convert([cohort / f"{r}.hea" for r in GOOD], store,
-                     preprocessing=make_deepecg_preprocessing(500), progress=False)
+    pipe = make_deepecg_preprocessing(500).fit(sample.signals[:64])  # the model's gain
+    report = convert([cohort / f"{r}.hea" for r in GOOD], store, preprocessing=pipe,
+                     progress=False)
     assert report.n_converted == len(GOOD)
     out = tmp_path / "preds.csv"
     assert main(["predict", str(classifier[1]), str(store), "--out", str(out)]) == 0
@@ -209,14 +219,14 @@ def test_store_converted_in_python_is_not_preprocessed_again(classifier, cohort,
 
 
 def test_embed_with_encoder_folder_and_saved_model(classifier, encoder, cohort, network_input,
-                                                   tmp_path):
+                                                   folder_input, tmp_path):
     encoder, enc_dir = encoder
     out = tmp_path / "emb.npy"
     assert main(["embed", str(enc_dir), str(cohort), "--out", str(out), "--deepecg",
                  "--quiet"]) == 1
     emb = np.load(out)
     with torch.inference_mode():
-        expected = encoder.forward_features(torch.from_numpy(network_input)).numpy()
+        expected = encoder.forward_features(torch.from_numpy(folder_input)).numpy()
     np.testing.assert_allclose(emb, expected, atol=1e-5)
     assert list(_read(tmp_path / "emb.ids.csv")["record_id"]) == GOOD
     assert sorted(_read(tmp_path / "emb.failures.csv")["record_id"]) == sorted(BAD)
@@ -279,8 +289,8 @@ def test_evaluate_by_sex_and_age(sample, predictions, tmp_path, capsys):
 
 
 def test_regressor_predictions(sample, cohort, network_input, tmp_path):
-    pipe = make_deepecg_preprocessing(sample.sfreq)
-    X = pipe.fit_transform(sample.signals[:48])
+    pipe = make_deepecg_preprocessing(sample.sfreq).fit(sample.signals[:64])
+    X = pipe.transform(sample.signals[:48])
     est = ECGRegressor("xresnet1d50-tiny", max_epochs=1, batch_size=16, random_state=0,
                        **QUIET).fit(X, sample.meta["age"].to_numpy()[:48])
     folder = est.save(tmp_path / "reg", sfreq=250, preprocessing=pipe)
@@ -357,16 +367,207 @@ def test_interrupt_and_unexpected_errors_give_their_exit_codes(classifier, cohor
 
 
 def test_card_preprocessing_is_rebuilt_without_running_code():
+    from ecgsk.estimators._cards import preprocessing_from_data, preprocessing_to_data
+
     original = make_deepecg_preprocessing(
         500, input_leads=["I", "II", "V1", "V2", "V3", "V4", "V5", "V6"], bandpass=(0.5, 40),
         powerline=60, crop="start")
-    rebuilt = pipeline_from_card(repr(original))
-    assert repr(rebuilt) == repr(original)
-    X = load_ptbxl_sample().signals[:2][:, [0, 1, 6, 7, 8, 9, 10, 11]]
-    np.testing.assert_array_equal(rebuilt.fit_transform(X), original.fit_transform(X))
+    for stored in (preprocessing_to_data(original), repr(original)):  # current, version-1 text
+        rebuilt = preprocessing_from_data(stored)
+        assert repr(rebuilt) == repr(original)
+        X = load_ptbxl_sample().signals[:2][:, [0, 1, 6, 7, 8, 9, 10, 11]]
+        np.testing.assert_array_equal(rebuilt.fit_transform(X), original.fit_transform(X))
     for text, match in [("__import__('os').system('true')", "only ecgsk.preprocessing"),
                         ("ECGPipeline(steps=[('a', ...)])", "truncated"),
                         ("CropOrPad(n_times=open('x'))", "only ecgsk.preprocessing"),
                         ("CropOrPad(n_times=2500).fit", "literal")]:
-        with pytest.raises(CLIError, match=match):
-            pipeline_from_card(text)
+        with pytest.raises(ValueError, match=match):
+            preprocessing_from_data(text)
+
+
+# ----------------------------------------------------------------------------- issue 13, CLI
+def _write_wfdb(folder, name, signal, leads, fs=500):
+    import wfdb
+
+    wfdb.wrsamp(name, fs=fs, units=["mV"] * len(leads), sig_name=list(leads),
+                p_signal=np.ascontiguousarray(signal.T, dtype=np.float64), fmt=["16"] * len(leads),
+                adc_gain=[1000.0] * len(leads), baseline=[0] * len(leads), write_dir=str(folder))
+
+
+@pytest.fixture(scope="module")
+def good_only(cohort, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("good")
+    for record in GOOD:
+        for suffix in (".hea", ".dat"):
+            shutil.copy(cohort / f"{record}{suffix}", folder)
+    return folder
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["predict", "--help"],
+                                  ["embed", "--help"]])
+def test_help_and_version_answer_without_importing_torch(argv):
+    code = (f"import sys\nfrom ecgsk.cli import main\ntry:\n    main({argv!r})\n"
+            "except SystemExit:\n    pass\nprint('torch' in sys.modules, 'skorch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_a_short_record_sorting_first_does_not_fail_the_others(classifier, good_only, sample,
+                                                               predictions, tmp_path):
+    # the card's preprocessing crops to 10 s: each record's length is judged on its own
+    folder = tmp_path / "mixed"
+    shutil.copytree(good_only, folder)
+    _write_wfdb(folder, "00000_short", sample.signals[0][:, :1500], sample.leads)  # 3 s
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(classifier[1]), str(folder), "--out", str(out), "--quiet"]) == 0
+    preds = _read(out)
+    assert list(preds["record_id"]) == ["00000_short", *GOOD]
+    np.testing.assert_allclose(preds.iloc[1:].filter(like="p_").to_numpy(),
+                               _read(predictions[1]).filter(like="p_").to_numpy(), atol=1e-6)
+
+
+def test_records_that_do_not_reach_the_network_length_fail_one_by_one(classifier, good_only,
+                                                                     sample, tmp_path):
+    est, _ = classifier
+    # a card preprocessing without a crop: lengths are checked after it, record by record
+    from ecgsk.preprocessing import ECGPipeline, Resample
+
+    no_crop = est.save(tmp_path / "nocrop", sfreq=250, preprocessing=ECGPipeline(
+        [("resample", Resample(500, 250))]))
+    folder = tmp_path / "mixed"
+    shutil.copytree(good_only, folder)
+    _write_wfdb(folder, "00000_short", sample.signals[0][:, :1500], sample.leads)
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(no_crop), str(folder), "--out", str(out), "--quiet"]) == 1
+    assert list(_read(out)["record_id"]) == GOOD
+    failure = _read(tmp_path / "p.failures.csv")
+    assert list(failure["record_id"]) == ["00000_short"]
+    assert "750 samples after preprocessing" in failure["reason"][0]
+    assert "--n-times" in failure["reason"][0]
+
+
+def test_predict_resumes_after_an_interruption(classifier, cohort, predictions, tmp_path,
+                                               monkeypatch, capsys):
+    from ecgsk._cli import _loop
+
+    real = _loop.iter_batches
+
+    def interrupted(*args, **kwargs):
+        for k, batch in enumerate(real(*args, **kwargs)):
+            if k == 2:
+                raise KeyboardInterrupt
+            yield batch
+
+    out = tmp_path / "preds.csv"
+    argv = ["predict", str(classifier[1]), str(cohort), "--out", str(out), "--quiet",
+            "--batch-size", "4"]
+    monkeypatch.setattr(_loop, "iter_batches", interrupted)
+    assert main(argv) == 130
+    assert not out.exists() and (tmp_path / "preds.csv.partial").exists()
+    progress = json.loads((tmp_path / "preds.csv.progress.json").read_text())
+    assert progress["covered"] == 8
+    monkeypatch.setattr(_loop, "iter_batches", real)
+    capsys.readouterr()
+    assert main(argv) == 1
+    assert "resuming after 8 of" in capsys.readouterr().err
+    resumed, whole = _read(out), _read(predictions[1])
+    pd.testing.assert_frame_equal(resumed, whole, atol=1e-7)
+    failures = _read(tmp_path / "preds.failures.csv")
+    assert sorted(failures["record_id"]) == sorted(BAD)
+    assert not (tmp_path / "preds.csv.partial").exists()
+    assert not (tmp_path / "preds.csv.progress.json").exists()
+
+
+def test_resuming_with_other_options_asks_for_restart(classifier, cohort, tmp_path, monkeypatch,
+                                                      capsys):
+    from ecgsk._cli import _loop
+
+    real = _loop.iter_batches
+
+    def interrupted(*args, **kwargs):
+        yield next(real(*args, **kwargs))
+        raise KeyboardInterrupt
+
+    out = tmp_path / "preds.csv"
+    argv = ["predict", str(classifier[1]), str(cohort), "--out", str(out), "--quiet",
+            "--batch-size", "4"]
+    monkeypatch.setattr(_loop, "iter_batches", interrupted)
+    assert main(argv) == 130
+    monkeypatch.setattr(_loop, "iter_batches", real)
+    capsys.readouterr()
+    assert main([*argv, "--threshold", "0.3"]) == 2
+    err = capsys.readouterr().err
+    assert "interrupted run with another model, input or options" in err and "--restart" in err
+    assert main([*argv, "--threshold", "0.3", "--restart"]) == 1
+    assert len(_read(out)) == len(GOOD)
+
+
+def test_hints_name_flags_that_exist(classifier, cohort, tmp_path, capsys):
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(classifier[1]), str(cohort), "--out", str(out), "--quiet"]) == 1
+    reasons = " ".join(_read(tmp_path / "p.failures.csv")["reason"])
+    assert "--no-checksum" in reasons and "verify_checksum" not in reasons
+    # the flag exists and does what the hint says: the corrupt records are read
+    assert main(["predict", str(classifier[1]), str(cohort), "--out", str(out), "--quiet",
+                 "--no-checksum"]) == 1
+    assert {"00000_corrupt", "00005_corrupt"} <= set(_read(out)["record_id"])
+    assert "checksum" not in " ".join(_read(tmp_path / "p.failures.csv")["reason"])
+
+
+def test_a_two_lead_record_is_scored_with_fill_missing(classifier, sample, tmp_path, capsys):
+    folder = tmp_path / "holter"
+    folder.mkdir()
+    _write_wfdb(folder, "r100", sample.signals[0][:2], ["I", "II"])
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(classifier[1]), str(folder), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--fill-missing zeros" in err and "fill_missing" not in err and "Traceback" not in err
+    assert main(["predict", str(classifier[1]), str(folder), "--out", str(out), "--quiet",
+                 "--fill-missing", "zeros"]) == 0
+    assert list(_read(out)["record_id"]) == ["r100"]
+
+
+@pytest.mark.parametrize("command", ["preprocess", "embed", "predict"])
+def test_an_empty_folder_is_a_usage_error(command, classifier, encoder, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    argv = {"preprocess": ["preprocess", str(empty), str(tmp_path / "s.zarr"), "--deepecg"],
+            "embed": ["embed", str(encoder[1]), str(empty), "--out", str(tmp_path / "e.npy"),
+                      "--deepecg"],
+            "predict": ["predict", str(classifier[1]), str(empty), "--out",
+                        str(tmp_path / "p.csv")]}[command]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "holds no supported ECG file" in err and "Traceback" not in err
+
+
+def test_a_yes_no_labels_column_is_a_usage_error(predictions, tmp_path, capsys):
+    preds = _read(predictions[1])
+    labels = pd.DataFrame({"record_id": preds["record_id"],
+                           "NORM": ["yes", "no"] * (len(preds) // 2)})
+    path = tmp_path / "labels.csv"
+    labels.to_csv(path, index=False)
+    assert main(["evaluate", str(predictions[1]), str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "LABELS column 'NORM' must hold 0/1" in err and "Traceback" not in err
+
+
+def test_predict_with_nan_weights_fails_every_record_with_exit_1(classifier, cohort, tmp_path,
+                                                                 capsys):
+    from safetensors.torch import load_file, save_file
+
+    folder = tmp_path / "broken"
+    shutil.copytree(classifier[1], folder)
+    weights = load_file(folder / "weights.safetensors")
+    first = next(k for k, v in weights.items() if v.is_floating_point())
+    weights[first] = torch.full_like(weights[first], float("nan"))
+    save_file(weights, folder / "weights.safetensors")
+    out = tmp_path / "preds.csv"
+    assert main(["predict", str(folder), str(cohort), "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "NaN or infinite" in err and "Traceback" not in err
+    assert len(_read(out)) == 0
+    failures = _read(out.with_name("preds.failures.csv"))
+    assert sorted(failures["record_id"]) == sorted(GOOD + list(BAD))

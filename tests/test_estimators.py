@@ -3,12 +3,11 @@ reproducibility, resume after interruption, sklearn composition, persistence, ba
 
 from __future__ import annotations
 
-import ast
 import io
 import pickle
+import tempfile
 import time
 import warnings
-from pathlib import Path
 from unittest import mock
 
 import joblib
@@ -23,6 +22,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from skorch.callbacks import Callback
 
+from ecgsk.datasets import load_ptbxl_sample
 from ecgsk.estimators import ECGAugment, ECGClassifier, ECGRegressor
 from ecgsk.labels import DEEPECG_LABELS
 
@@ -32,13 +32,13 @@ TINY = "xresnet1d50-tiny"
 
 # ---------------------------------------------------------------------------- data
 @pytest.fixture(scope="module")
-def ptbxl100(ptbxl_subset_dir):
-    """The 200 real PTB-XL records at 100 Hz (12 x 1000, millivolts) and their SCP codes."""
-    wfdb = pytest.importorskip("wfdb")
-    db = pd.read_csv(ptbxl_subset_dir / "ptbxl_database.csv", index_col="ecg_id")
-    X = np.stack([wfdb.rdsamp(str(ptbxl_subset_dir / f))[0].T for f in db.filename_lr])
-    codes = [ast.literal_eval(s) for s in db.scp_codes]
-    return X.astype(np.float32), codes, db.patient_id.to_numpy()
+def ptbxl100():
+    """The 200 real PTB-XL records bundled with ecgsk at 100 Hz (12 x 1000, millivolts) and
+    the set of SCP codes of each."""
+    sample = load_ptbxl_sample(labels="scp", sfreq=100)
+    names = sample.labels.columns.to_numpy()
+    codes = [set(names[row > 0]) for row in sample.labels.to_numpy()]
+    return sample.signals, codes, sample.meta["patient_id"].to_numpy()
 
 
 def _scale(X):
@@ -269,19 +269,29 @@ def test_warm_start_keeps_training_the_same_network(small):
         net.fit(X, labels.iloc[:, :2])
 
 
-def test_warm_start_continues_an_interrupted_fit_from_its_temporary_checkpoint(small):
+def test_warm_start_continues_an_interrupted_fit_in_memory_without_writing_files(
+    small, tmp_path, monkeypatch
+):
     X, labels, _ = small
-    kwargs = dict(max_epochs=3, random_state=0, validation=0.3, **FAST)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # any temporary file would land here
+    saves = []
+    real_save = torch.save
+    monkeypatch.setattr(torch, "save", lambda *a, **k: saves.append(a[1]) or real_save(*a, **k))
+    kwargs = dict(max_epochs=3, random_state=0, validation=0.3, lr_schedule="onecycle", **FAST)
     full = ECGClassifier(TINY, **kwargs).fit(X, labels)
     net = ECGClassifier(TINY, callbacks=[InterruptAt(1)], warm_start=True, **kwargs)
     with pytest.warns(UserWarning, match="interrupted after epoch 1"):
         net.fit(X, labels)
-    path = net.checkpoint_path_
+    assert net.interrupted_ and net.checkpoint_path_ is None
     net.set_params(callbacks=None)
     net.fit(X, labels)
     assert len(net.history) == 3 and not net.interrupted_
+    np.testing.assert_allclose(
+        net.history[:, "valid_auroc"], full.history[:, "valid_auroc"], rtol=0, atol=1e-12
+    )
     np.testing.assert_allclose(net.predict_proba(X), full.predict_proba(X), rtol=1e-5, atol=1e-6)
-    assert net.checkpoint_path_ is None and not Path(path).exists()
+    # no checkpoint was asked for, so nothing was written anywhere
+    assert saves == [] and list(tmp_path.iterdir()) == []
 
 
 def test_resume_refuses_different_data(small, tmp_path):
@@ -414,11 +424,11 @@ def test_augmentation_is_per_sample_and_never_applied_at_predict_time(small):
         ECGClassifier(TINY, augment={"bogus": 1}, **FAST).fit(X, labels)
 
 
-def test_mixed_precision_is_off_on_cpu_and_its_scaler_path_trains(small, monkeypatch):
+def test_mixed_precision_is_off_on_cpu_and_its_autocast_path_trains(small, monkeypatch):
     X, labels, _ = small
     clf = ECGClassifier(TINY, max_epochs=1, amp=True, device="cpu", **FAST).fit(X, labels)
     assert not clf._amp_enabled()  # mixed precision is a CUDA feature: a no-op on CPU
-    # the autocast + GradScaler code path, exercised on CPU (bfloat16 autocast, CPU scaler)
+    # the bfloat16 autocast code path, exercised on CPU
     from ecgsk.estimators._base import _ECGNet
 
     monkeypatch.setattr(_ECGNet, "_amp_enabled", lambda self: True)
@@ -727,3 +737,132 @@ def test_unfitted_estimator_refuses_to_predict(small):
 
     with pytest.raises(NotFittedError):
         ECGClassifier(TINY).predict(small[0])
+
+
+# ---------------------------------------------------------------------------- divergence, targets
+class NaNLoss(torch.nn.Module):
+    """A loss that has diverged."""
+
+    def forward(self, y_pred, y_true):
+        return (y_pred * float("nan")).mean()
+
+
+class NaNWhenEval(TinyNet):
+    """Finite while training, NaN outputs at validation."""
+
+    def forward(self, x):
+        out = super().forward(x)
+        return out if self.training else out * float("nan")
+
+
+def test_non_finite_outputs_raise_in_predict(small):
+    X, labels, _ = small
+    clf = ECGClassifier(TINY, max_epochs=1, random_state=0, **FAST).fit(X, labels)
+    with torch.no_grad():
+        next(clf.module_.head.parameters()).view(-1)[0] = float("nan")  # corrupt weights
+    with pytest.raises(ValueError, match="NaN or infinite for 60 of 60 ECGs"):
+        clf.predict_proba(X)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        clf.predict(X)
+
+
+def test_non_finite_training_loss_stops_fit_with_advice(small):
+    X, labels, _ = small
+    clf = ECGClassifier(TINY, loss=NaNLoss(), max_epochs=3, **FAST)
+    with pytest.raises(RuntimeError, match=r"training diverged in epoch 1 \(batch 1\): the "
+                                           r"training loss is nan; try a lower lr"):
+        clf.fit(X, labels)
+    assert not clf.interrupted_  # a diverged run is not offered for continuation
+
+
+def test_non_finite_validation_outputs_stop_fit(small):
+    X, labels, _ = small
+    clf = ECGClassifier(NaNWhenEval, max_epochs=3, validation=0.3, **FAST)
+    with pytest.raises(RuntimeError, match="training diverged in epoch 1.*validation"):
+        clf.fit(X, labels)
+
+
+def test_continuous_target_to_a_classifier_is_refused(small):
+    X, _, _ = small
+    y = np.linspace(40.0, 70.0, 60)
+    with pytest.raises(ValueError, match="continuous values.*use ECGRegressor"):
+        ECGClassifier(TINY, max_epochs=1, **FAST).fit(X, y)
+    ECGClassifier(TINY, max_epochs=1, **FAST).fit(X, np.tile([0.0, 1.0], 30))  # floats 0/1 ok
+
+
+def test_duplicate_or_empty_label_names_are_refused(small):
+    X, labels, _ = small
+    dup = labels.copy()
+    dup.columns = ["NORM", "SR", "SR", "X"]
+    with pytest.raises(ValueError, match=r"duplicate label columns \['SR'\]"):
+        ECGClassifier(TINY, max_epochs=1, **FAST).fit(X, dup)
+    empty = labels.copy()
+    empty.columns = ["NORM", "", "SR", "X"]
+    with pytest.raises(ValueError, match=r"without a name \(positions \[1\]\)"):
+        ECGClassifier(TINY, max_epochs=1, **FAST).fit(X, empty)
+
+
+def test_all_constant_labels_are_refused(small):
+    X, _, _ = small
+    y = np.zeros((60, 3))
+    y[:, 1] = 1
+    with pytest.raises(ValueError, match="every one of the 3 labels of y has a single class"):
+        ECGClassifier(TINY, max_epochs=1, **FAST).fit(X, y)
+
+
+def test_threshold_fallback_names_the_labels(small):
+    X, labels, _ = small
+    y = labels.copy()
+    y["rare"] = 0
+    y.loc[0, "rare"] = 1  # one positive: the validation split cannot hold both classes
+    clf = ECGClassifier(TINY, max_epochs=1, validation=(X[40:], y.iloc[40:]), **FAST)
+    with pytest.warns(UserWarning, match=r"lacks a class of \d label\(s\) \(.*'rare'\).*0\.5"):
+        clf.fit(X[:40], y.iloc[:40])
+    assert clf.thresholds_[-1] == 0.5
+
+
+def test_target_index_is_matched_to_dataset_ids(small):
+    X, labels, _ = small
+    y = labels["NORM"].to_numpy()
+
+    class Records(torch.utils.data.Dataset):
+        ids = [f"rec{i}" for i in range(60)]
+
+        def __len__(self):
+            return 60
+
+        def __getitem__(self, i):
+            return X[i]
+
+    kwargs = dict(max_epochs=1, random_state=0, validation=None, threshold=0.5, **FAST)
+    ordered = pd.Series(y, index=Records.ids)
+    shuffled = ordered.iloc[np.random.default_rng(0).permutation(60)]
+    a = ECGClassifier(TINY, **kwargs).fit(Records(), ordered).predict_proba(X)
+    b = ECGClassifier(TINY, **kwargs).fit(Records(), shuffled).predict_proba(X)
+    np.testing.assert_allclose(a, b, rtol=1e-6)  # aligned by id, not by position
+    wrong = pd.Series(y, index=[f"other{i}" for i in range(60)])
+    with pytest.raises(ValueError, match="does not match the dataset's record ids"):
+        ECGClassifier(TINY, **kwargs).fit(Records(), wrong)
+
+
+def test_a_user_epoch_scoring_reuses_the_validation_pass(small):
+    from skorch.callbacks import EpochScoring
+
+    X, labels, _ = small
+    evals = []
+
+    class Counting(TinyNet):
+        def forward(self, x):
+            if not self.training:
+                evals.append(len(x))
+            return super().forward(x)
+
+    scoring = EpochScoring("roc_auc", lower_is_better=False, name="user_auc")
+    clf = ECGClassifier(Counting, max_epochs=2, validation=0.3, threshold=0.5, random_state=0,
+                        callbacks=[scoring], **FAST)
+    clf.fit(X, labels["NORM"])
+    n_valid = len(clf.split_[1])
+    # one validation pass per epoch (plus the probe of the network's output shape): the
+    # built-in valid_auroc and the user's roc_auc both scored the cached predictions
+    assert sum(evals) == 2 + 2 * n_valid
+    np.testing.assert_allclose(clf.history[:, "user_auc"], clf.history[:, "valid_auroc"])

@@ -447,3 +447,263 @@ def test_read_records_bad_sources(tmp_path):
     (tmp_path / "signal.csv").write_text("1,2,3\n")
     with pytest.raises(ValueError, match="unsupported file type '.csv'"):
         read_records(tmp_path / "signal.csv")
+
+
+# ------------------------------------------------- sampling rates are never guessed (issue 13)
+
+
+def _set_record_line(record_copy: Path, line: str) -> None:
+    hea = record_copy.with_name("00001_hr.hea")
+    lines = hea.read_text().splitlines()
+    lines[0] = line
+    hea.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("rate", [
+    "abc",     # wfdb read it as its default 250 Hz
+    "-500",    # 250 Hz
+    "nan",     # 250 Hz
+    "inf",     # 250 Hz
+    "0",
+    "5e9",     # 5 Hz
+    "5e2",     # 5 Hz, although it means 500
+    "1",       # no ECG is sampled at 1 Hz
+    "500/abc",  # junk counter frequency
+])
+def test_wfdb_bad_sampling_rate_names_file_and_field(record_copy, rate):
+    from ecgsk.io._items import scan_header
+
+    _set_record_line(record_copy, f"00001_hr 12 {rate} 5000")
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*(sampling rate|counter frequency)"):
+        read_wfdb(record_copy)
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*(sampling rate|counter frequency)"):
+        read_records(record_copy.parent)
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*(sampling rate|counter frequency)"):
+        scan_header(record_copy.with_suffix(".hea"))  # the lazy datasets' and convert's path
+
+
+def test_wfdb_missing_rate_needs_explicit_default(record_copy):
+    from ecgsk.io._items import scan_header
+
+    reference = read_wfdb(record_copy).signals
+    _set_record_line(record_copy, "00001_hr 12")
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*no sampling-rate field.*default_sfreq=250"):
+        read_wfdb(record_copy)
+    with pytest.raises(ValueError, match=r"no sampling-rate field.*add the rate"):
+        scan_header(record_copy.with_suffix(".hea"))
+    rec = read_wfdb(record_copy, default_sfreq=250)
+    assert rec.sfreq == 250.0
+    np.testing.assert_array_equal(rec.signals, reference)
+    assert read_records(record_copy.parent, default_sfreq=500).sfreq == 500.0
+    with pytest.raises(ValueError, match="default_sfreq"):
+        read_wfdb(record_copy, default_sfreq=-3)
+    with pytest.raises(TypeError, match="default_sfreq"):
+        read_wfdb(record_copy, default_sfreq="250")
+
+
+def test_wfdb_default_never_replaces_a_stated_rate(record_copy):
+    assert read_wfdb(record_copy, default_sfreq=250).sfreq == 500.0
+
+
+@pytest.mark.parametrize("old, new, field", [
+    ("1000.0(0)/mV", "abc/mV", "ADC gain"),  # wfdb: gain 200 and a lead named 'abc/mV 16 ...'
+    (" 16 0 ", " 16 abc ", "ADC zero"),
+    ("00001_hr.dat 16 ", "00001_hr.dat 1x6 ", "storage format"),  # wfdb: KeyError "1"
+    ("00001_hr.dat 16 ", "00001_hr.dat 16abc ", "storage format"),
+])
+def test_wfdb_junk_signal_fields_name_the_field(record_copy, old, new, field):
+    hea = record_copy.with_name("00001_hr.hea")
+    text = hea.read_text()
+    assert old in text
+    hea.write_text(text.replace(old, new, 1))
+    with pytest.raises(ValueError, match=rf"00001_hr\.hea.*signal line 1: {field}"):
+        read_wfdb(record_copy)
+
+
+def test_wfdb_junk_length_field(record_copy):
+    _set_record_line(record_copy, "00001_hr 12 500 5x00")
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*number-of-samples field '5x00'"):
+        read_wfdb(record_copy)
+
+
+@pytest.mark.parametrize("base, exponent, why", [
+    ("abc", "0", "not numbers"),
+    ("500", "abc", "not numbers"),
+    ("0", "0", "invalid sample rate"),
+    ("-500", "0", "invalid sample rate"),
+    ("5000000000", "0", "outside the plausible range"),
+    ("500", "400", "invalid sample rate"),  # 10.0 ** 400 raised a bare OverflowError
+    ("5", "0", "outside the plausible range"),
+])
+def test_muse_bad_sample_rate_names_the_file(muse_file, base, exponent, why):
+    _edit(muse_file, "<SampleBase>500</SampleBase>", f"<SampleBase>{base}</SampleBase>")
+    _edit(muse_file, "<SampleExponent>0</SampleExponent>",
+          f"<SampleExponent>{exponent}</SampleExponent>")
+    with pytest.raises(ValueError, match=rf"ecg\.xml: .*{why}"):
+        read_muse_xml(muse_file)
+    with pytest.raises(ValueError, match=rf"ecg\.xml: .*{why}"):
+        read_records(muse_file)
+
+
+def test_muse_missing_sample_rate(muse_file):
+    _edit(muse_file, "<SampleBase>500</SampleBase>", "")
+    with pytest.raises(ValueError, match=r"ecg\.xml: the waveform has no sample rate"):
+        read_muse_xml(muse_file)
+
+
+# ------------------------------------------------------- amplitude plausibility (issue 13)
+
+
+def _amplitude_warnings(read, *args, **kwargs):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = read(*args, **kwargs)
+    return rec, [str(w.message) for w in caught if "implausible amplitude" in str(w.message)]
+
+
+def test_wfdb_wrong_gain_warns_naming_the_record(record_copy, tmp_path):
+    rec, messages = _amplitude_warnings(read_wfdb, record_copy)
+    assert messages == []
+    hea = record_copy.with_name("00001_hr.hea")
+    good = hea.read_text()
+    # gain 1.27 counts/mV instead of 1000: the record reads at hundreds of mV
+    hea.write_text(good.replace("1000.0(0)/mV", "1.27(0)/mV"))
+    wrong, messages = _amplitude_warnings(read_wfdb, record_copy)
+    assert len(messages) == 1 and "00001_hr" in messages[0] and "above 50 mV" in messages[0]
+    assert np.nanmedian(np.ptp(wrong.signals[0], axis=1)) > 50
+    _, messages = _amplitude_warnings(read_wfdb, record_copy, check_amplitude=False)
+    assert messages == []
+    # millivolt samples labelled microvolts: a thousand times too small
+    hea.write_text(good.replace("/mV", "/uV"))
+    _, messages = _amplitude_warnings(read_records, record_copy.parent)
+    assert len(messages) == 1 and "00001_hr" in messages[0] and "below 0.01 mV" in messages[0]
+
+
+def test_muse_microvolts_as_millivolts_warns(muse_file):
+    _edit(muse_file, "<LeadAmplitudeUnits>MICROVOLTS</LeadAmplitudeUnits>",
+          "<LeadAmplitudeUnits>MILLIVOLTS</LeadAmplitudeUnits>", count=8)
+    _, messages = _amplitude_warnings(read_muse_xml, muse_file)
+    assert len(messages) == 1 and "ecg.xml" in messages[0]
+    _, messages = _amplitude_warnings(read_muse_xml, muse_file, check_amplitude=False)
+    assert messages == []
+
+
+# ---------------------------------------------- header damage found by tests/test_reader_fuzz.py
+
+
+def _edit_header(record_copy: Path, old: str, new: str) -> None:
+    hea = record_copy.with_name("00001_hr.hea")
+    text = hea.read_bytes()
+    assert old.encode("latin-1") in text
+    hea.write_bytes(text.replace(old.encode("latin-1"), new.encode("latin-1"), 1))
+
+
+def test_truncated_header_with_missing_signal_lines(record_copy):
+    from ecgsk.io._items import scan_header
+
+    hea = record_copy.with_name("00001_hr.hea")
+    hea.write_bytes(hea.read_bytes()[:300])  # 12 signals declared, 5 and a half described
+    # before: TypeError "lead names must be strings" without the file, or 5 leads read
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*declares 12 signal\(s\) but it describes 6"):
+        read_wfdb(record_copy)
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*declares 12"):
+        scan_header(hea)
+
+
+def test_non_ascii_byte_in_a_field_is_refused(record_copy):
+    # the wfdb package drops the byte: a gain of 1\x86000 read as 1000 -> here 100, 10x amplitude
+    _edit_header(record_copy, "00001_hr.dat 16 1000.0(0)/mV", "00001_hr.dat 16 1\x8600.0(0)/mV")
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*line 2 holds non-ASCII bytes"):
+        read_wfdb(record_copy)
+
+
+def test_non_ascii_comment_is_fine(record_copy):
+    hea = record_copy.with_name("00001_hr.hea")
+    hea.write_bytes(hea.read_bytes() + "# Note: r\u00e9sum\u00e9\n".encode("latin-1"))
+    assert read_wfdb(record_copy).signals.shape == (1, 12, 5000)
+
+
+def test_zero_gain_is_refused(record_copy):
+    # WFDB reads gain 0 as "uncalibrated" and the wfdb package substitutes 200 (5x amplitude)
+    _edit_header(record_copy, "16 1000.0(0)/mV", "16 -0")
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*signal line 1: ADC gain '-0' is zero"):
+        read_wfdb(record_copy)
+
+
+@pytest.mark.parametrize("old, new", [
+    (" 16 0 -115 13047 0 I", " 16 0 -115 99999999999999999999 0 I"),  # was a bare OverflowError
+    ("1000.0(0)/mV", "1000.0(99999999999999999999)/mV"),
+    ("00001_hr 12 500 5000", "00001_hr 12 500 99999999999999999999"),
+])
+def test_out_of_range_integers_are_refused(record_copy, old, new):
+    _edit_header(record_copy, old, new)
+    with pytest.raises(ValueError, match=r"00001_hr\.hea.*out of range"):
+        read_wfdb(record_copy)
+
+
+def test_unexpected_errors_become_value_errors_naming_the_file(tmp_path):
+    from ecgsk.io._common import naming_errors
+
+    with pytest.raises(ValueError, match=r"rec\.dat could not be read.*IndexError: boom"):
+        with naming_errors(tmp_path / "rec.dat"):
+            raise IndexError("boom")
+    with pytest.raises(ValueError, match=r"^.*rec\.dat: 'ascii' codec"):
+        with naming_errors(tmp_path / "rec.dat"):
+            b"\xff".decode("ascii")
+    with pytest.raises(FileNotFoundError):
+        with naming_errors(tmp_path / "rec.dat"):
+            raise FileNotFoundError("absent")
+
+
+def test_checksum_hints_name_each_readers_keyword(record_copy, muse_file):
+    """read_records' keyword is verify=, not verify_checksum= (issue 13, item 6)."""
+    dat = record_copy.with_name("00001_hr.dat")
+    data = bytearray(dat.read_bytes())
+    data[5000:5010] = bytes(10)
+    dat.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"verify=False to read_records") as info:
+        read_records(record_copy)
+    assert "verify_checksum=False to read_wfdb" in str(info.value)
+    assert read_records(record_copy, verify=False).signals.shape == (1, 12, 5000)
+    block = _lead_block(muse_file.read_text(encoding="iso-8859-1"), "V3")
+    crc = re.search(r"<LeadDataCRC32>(\d+)</LeadDataCRC32>", block).group(1)
+    _edit(muse_file, f"<LeadDataCRC32>{crc}</LeadDataCRC32>",
+          f"<LeadDataCRC32>{(int(crc) + 1) % 2**32}</LeadDataCRC32>")
+    with pytest.raises(ValueError, match=r"verify_crc=False to read_muse_xml, or verify=False"):
+        read_records(muse_file)
+    assert read_records(muse_file, verify=False).signals.shape == (1, 12, 5000)
+
+
+def test_convert_warns_about_implausible_amplitudes(ptbxl_records, tmp_path):
+    from ecgsk.datasets import ECGDataset
+    from ecgsk.io import convert
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rec = _real_ecg(ptbxl_records)
+    for name in ("good", "wrong_units"):
+        write_muse_xml(folder / f"{name}.xml", rec.signals[0], rec.sfreq, rec.leads,
+                       store_derived=False)
+    _edit(folder / "wrong_units.xml", "<LeadAmplitudeUnits>MICROVOLTS</LeadAmplitudeUnits>",
+          "<LeadAmplitudeUnits>MILLIVOLTS</LeadAmplitudeUnits>", count=8)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = convert(folder, tmp_path / "a.zarr", progress=False)
+    messages = [str(w.message) for w in caught if "implausible amplitude" in str(w.message)]
+    assert report.n_converted == 2 and len(messages) == 1
+    assert "wrong_units.xml" in messages[0] and "good.xml" not in messages[0]
+    assert caught[0].filename == __file__
+    assert not any(c.startswith("_") for c in ECGDataset(report.path).meta.columns)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        convert(folder, tmp_path / "b.zarr", progress=False, check_amplitude=False)
+    assert not [w for w in caught if "implausible amplitude" in str(w.message)]
+
+
+def test_reader_amplitude_warning_points_at_the_caller(record_copy):
+    hea = record_copy.with_name("00001_hr.hea")
+    hea.write_text(hea.read_text().replace("1000.0(0)/mV", "1.27(0)/mV"))
+    for read in (read_wfdb, read_records):
+        with pytest.warns(UserWarning, match="implausible amplitude") as caught:
+            read(record_copy)
+        assert caught[0].filename == __file__

@@ -164,8 +164,9 @@ def test_preprocessing_on_the_fly_equals_the_batch_and_is_fitted_once(tmp_path, 
                                                                      monkeypatch):
     X = sample.signals[:6]
     np.save(tmp_path / "x.npy", X)
-    pipe = make_deepecg_preprocessing(500)
-    expected = make_deepecg_preprocessing(500).fit_transform(X)
+    # a stateless pipeline (the per-record scale learns nothing) is fitted once, on one ECG
+    pipe = make_deepecg_preprocessing(500, normalize="record")
+    expected = make_deepecg_preprocessing(500, normalize="record").fit_transform(X)
     fits = []
     original_fit = ECGPipeline.fit
     monkeypatch.setattr(ECGPipeline, "fit", lambda self, *a, **k: fits.append(1) or
@@ -176,10 +177,12 @@ def test_preprocessing_on_the_fly_equals_the_batch_and_is_fitted_once(tmp_path, 
     assert not hasattr(pipe.steps[0][1], "n_leads_in_")  # the user's pipeline is left unfitted
     assert ds.shape == (6, 12, 2500) and ds.sfreq == 250.0 and ds.leads == sample.leads
     np.testing.assert_allclose(items, expected, atol=1e-5)
-    fitted = make_deepecg_preprocessing(500).fit(X)
+    fitted = make_deepecg_preprocessing(500).fit(X)  # the default learns a cohort gain
     ds2 = ECGDataset(tmp_path / "x.npy", sfreq=500, preprocessing=fitted)
     assert ds2.preprocessing_ is fitted
-    np.testing.assert_allclose(ds2[3], expected[3], atol=1e-5)
+    np.testing.assert_allclose(ds2[3], fitted.transform(X)[3], atol=1e-5)
+    with pytest.raises(ValueError, match="not fitted and has steps that learn from the data"):
+        ECGDataset(tmp_path / "x.npy", sfreq=500, preprocessing=make_deepecg_preprocessing(500))
     with pytest.raises(ValueError, match="expects 500 Hz input but the ECGs reach it at 100 Hz"):
         ECGDataset(tmp_path / "x.npy", sfreq=100, preprocessing=make_deepecg_preprocessing(500))
     shuffled = ReorderLeads(input_leads=list(sample.leads[::-1]))
@@ -299,7 +302,7 @@ def test_convert_resumes_after_interruptions_to_the_same_store(folder, store, tm
 
 
 def test_convert_with_two_workers_equals_one_and_the_lazy_folder(folder, tmp_path):
-    pipe = make_deepecg_preprocessing(500)
+    pipe = make_deepecg_preprocessing(500, normalize="record")
     one = convert(folder, tmp_path / "one.zarr", preprocessing=pipe, chunk_size=16, progress=False)
     two = convert(folder, tmp_path / "two.zarr", preprocessing=pipe, chunk_size=16, n_jobs=2,
                   progress=False)
@@ -465,7 +468,7 @@ def test_resume_drops_the_tables_of_a_chunk_that_was_never_committed(tmp_path, m
 
 
 def test_convert_records_its_preprocessing_in_the_store(tmp_path, good_files):
-    pipe = make_deepecg_preprocessing(500)
+    pipe = make_deepecg_preprocessing(500, normalize="record")
     convert(good_files[:3], tmp_path / "pre.zarr", preprocessing=pipe, progress=False)
     convert(good_files[:3], tmp_path / "raw.zarr", progress=False)
     pre, raw = ECGDataset(tmp_path / "pre.zarr"), ECGDataset(tmp_path / "raw.zarr")
@@ -560,5 +563,6 @@ def test_a_preprocessing_that_is_no_transformer_is_a_type_error(tmp_path, sample
     assert not (tmp_path / "out.zarr").exists()
     # ...so the corrected call is not taken for another conversion
     report = convert(good_files[:2], tmp_path / "out.zarr",
-                     preprocessing=make_deepecg_preprocessing(500), progress=False)
+                     preprocessing=make_deepecg_preprocessing(500, normalize="record"),
+                     progress=False)
     assert report.n_converted == 2 and ECGDataset(tmp_path / "out.zarr").shape == (2, 12, 2500)

@@ -105,3 +105,25 @@ def test_errors():
     with pytest.raises(ValueError, match="NaN"):
         fairness_report(Y, np.r_[np.nan, PRED[1:] * 0.5], np.array(["F", "M"] * 9 + ["F"]),
                         n_resamples=0)
+
+
+def test_pandas_rows_are_matched_on_the_index(rng):
+    """Issue 13: shuffled predictions and groups give the same rates, not noise."""
+    n = 300
+    ids = pd.Index([f"p{i}" for i in range(n)])
+    y = pd.Series(rng.integers(0, 2, n), index=ids, name="AF")
+    score = pd.Series(np.clip(y + rng.normal(0, 0.3, n), 0, 1), index=ids, name="AF")
+    sex = pd.Series(np.where(rng.random(n) < 0.5, "F", "M"), index=ids, name="sex")
+    base = fairness_report(y, score, sex, n_resamples=0)
+    shuffled = fairness_report(y, score.sample(frac=1, random_state=0),
+                               sex.sample(frac=1, random_state=1), n_resamples=0)
+    pd.testing.assert_frame_equal(shuffled.rates, base.rates)
+    pd.testing.assert_frame_equal(shuffled.gaps, base.gaps)
+    frame = pd.DataFrame({"sex": sex}).sample(frac=1, random_state=2)
+    pd.testing.assert_frame_equal(fairness_report(y, score, frame, n_resamples=0).rates,
+                                  base.rates)
+    with pytest.raises(ValueError, match=r"y_true and groups .*indexes name different rows"):
+        fairness_report(y, score, sex.reset_index(drop=True), n_resamples=0)
+    # arrays are positional
+    arrays = fairness_report(y.to_numpy(), score.to_numpy(), sex.to_numpy(), n_resamples=0)
+    np.testing.assert_allclose(arrays.rates["tpr"], base.rates["tpr"])

@@ -168,3 +168,69 @@ def test_bad_inputs(rng):
         classification_report(y, s, n_resamples=10, method="jackknife")
     with pytest.raises(TypeError, match="categories"):
         classification_report(y, s, categories=["A"], n_resamples=0)
+
+
+# ------------------------------------------------- rows matched on the index (issue 13)
+
+
+def _indexed(rng, n=400):
+    """Ground truth and scores of one model as DataFrames indexed by ECG id."""
+    ids = pd.Index([f"ecg{i:04d}" for i in range(n)], name="ecg_id")
+    y = rng.random((n, 3)) < [0.3, 0.2, 0.5]
+    s = 1 / (1 + np.exp(-(2 * y - 1 + rng.normal(0, 1.0, y.shape))))  # AUROC about 0.92
+    return (pd.DataFrame(y.astype(int), index=ids, columns=["A", "B", "C"]),
+            pd.DataFrame(s, index=ids, columns=["A", "B", "C"]))
+
+
+def test_shuffled_dataframe_rows_give_the_same_report(rng):
+    y, s = _indexed(rng)
+    shuffled = s.sample(frac=1.0, random_state=0)  # same predictions, rows in another order
+    base = classification_report(y, s, categories=None, n_resamples=50, random_state=0)
+    assert base.loc[("label", "A"), "auroc"] > 0.85
+    # matched by position (as before), the shuffled rows looked like chance
+    positional = classification_report(y.to_numpy(), shuffled.to_numpy(), labels=list("ABC"),
+                                       categories=None, n_resamples=0)
+    assert abs(positional.loc[("label", "A"), "auroc"] - 0.5) < 0.1
+    again = classification_report(y, shuffled, categories=None, n_resamples=50, random_state=0)
+    pd.testing.assert_frame_equal(again, base)
+    # a Series ground truth against a Series of scores in another order
+    one = classification_report(y["A"], shuffled["A"], categories=None, n_resamples=0)
+    assert one.loc[("label", "A"), "auroc"] == pytest.approx(base.loc[("label", "A"), "auroc"])
+
+
+def test_differing_indexes_are_refused(rng):
+    y, s = _indexed(rng)
+    renumbered = s.reset_index(drop=True)  # e.g. pd.DataFrame(clf.predict_proba(X), columns=...)
+    with pytest.raises(ValueError, match=r"indexes name different rows.*ecg0000.*set_axis"):
+        classification_report(y, renumbered, categories=None, n_resamples=0)
+    with pytest.raises(ValueError, match="400 rows but y_true has 399"):
+        classification_report(y.iloc[:399], s, categories=None, n_resamples=0)
+    doubled = s.set_axis(["x"] * len(s))
+    with pytest.raises(ValueError, match="duplicate labels"):
+        classification_report(y.set_axis(["x"] * len(y)), doubled.iloc[::-1].set_axis(
+            ["x"] * (len(s) - 1) + ["y"]), categories=None, n_resamples=0)
+    # arrays stay positional: one side an array, the other a DataFrame
+    rep = classification_report(y, renumbered.to_numpy(), categories=None, n_resamples=0)
+    assert rep.loc[("label", "A"), "auroc"] > 0.85
+
+
+def test_other_metrics_match_rows_on_the_index(rng):
+    from ecgsk.metrics import bootstrap_ci, delong_test, select_thresholds
+    from ecgsk.metrics._ranking import roc_auc_per_label
+
+    y, s = _indexed(rng)
+    shuffled = s.sample(frac=1.0, random_state=1)
+    kw = {"n_resamples": 100, "random_state": 0}
+    res = bootstrap_ci("roc_auc_macro", y, shuffled, **kw)
+    assert res.estimate == pytest.approx(bootstrap_ci("roc_auc_macro", y, s, **kw).estimate)
+    np.testing.assert_allclose(roc_auc_per_label(y, shuffled), roc_auc_per_label(y, s))
+    np.testing.assert_allclose(select_thresholds(y, shuffled), select_thresholds(y, s))
+    worse = s + rng.normal(0, 0.3, s.shape)
+    frame = delong_test(y, shuffled, worse.sample(frac=1.0, random_state=2))
+    expected = delong_test(y.to_numpy(), s.to_numpy(), worse.to_numpy(), labels=list("ABC"))
+    np.testing.assert_allclose(frame["auc_a"], expected["auc_a"])
+    np.testing.assert_allclose(frame["p_value"], expected["p_value"])
+    # y_true an array: score_b is matched to score_a's index
+    frame = delong_test(y.to_numpy(), s, worse.sample(frac=1.0, random_state=2),
+                        labels=list("ABC"))
+    np.testing.assert_allclose(frame["auc_b"], expected["auc_b"])

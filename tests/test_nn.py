@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import math
 import pickle
 import time
 import warnings
@@ -14,6 +15,7 @@ import torch
 from ecgsk.nn import (
     ECGTransformer,
     EfficientNetV2_1d,
+    StageSpec,
     XResNet1d,
     build_model,
     count_parameters,
@@ -22,7 +24,14 @@ from ecgsk.nn import (
     register_model,
     unregister_model,
 )
-from ecgsk.nn.efficientnet import DropPath, FusedMBConv1d, MBConv1d
+from ecgsk.nn.efficientnet import (
+    DeepECGSL,
+    DropPath,
+    FusedMBConv1d,
+    MBConv1d,
+    PublishedFusedMBConv1d,
+    PublishedMBConv1d,
+)
 from ecgsk.nn.heads import AttentionPooling, MeanPooling, MLPHead
 from ecgsk.nn.xresnet import XResBlock1d
 
@@ -31,7 +40,8 @@ ALL = list_models()
 N_TIMES = 500
 EXPECTED = {
     "deepecg-sl", "deepecg-sl-tiny", "xresnet1d50", "xresnet1d50-tiny", "xresnet1d101",
-    "xresnet1d101-tiny", "deepecg-ssl", "deepecg-ssl-small", "deepecg-ssl-tiny",
+    "xresnet1d101-tiny", "deepecg-ssl", "deepecg-ssl-small", "deepecg-ssl-tiny", "ecgsk-effnet",
+    "ecgsk-effnet-tiny",
 }
 
 
@@ -64,7 +74,8 @@ def test_documented_parameter_count(name):
 
 
 def test_full_size_orders_of_magnitude():
-    assert 1.4e6 < model_info("deepecg-sl").n_params < 1.6e6
+    assert 6.4e6 < model_info("deepecg-sl").n_params < 6.5e6  # the release: 6.46 M
+    assert 1.4e6 < model_info("ecgsk-effnet").n_params < 1.6e6
     assert 85e6 < model_info("deepecg-ssl").n_params < 95e6
     assert model_info("deepecg-ssl-small").n_params < model_info("deepecg-ssl").n_params
     assert model_info("xresnet1d50").n_params < model_info("xresnet1d101").n_params
@@ -245,8 +256,125 @@ def test_other_lead_counts_and_lengths(name):
 # ----------------------------------------------------------------------- deepecg-sl facts
 
 
-def test_deepecg_sl_architecture():
-    model = build_model("deepecg-sl")
+# The public DeepECG-SL definition (DeepECG_Docker 2a9680e, notebooks/EfficientNetv2.py,
+# class EfficientNet1DV2) with its default arguments, written out as data:
+RELEASE = {
+    "base_channels": [12, 12, 24, 32, 64, 80, 128, 640], "base_depths": [1, 1, 2, 2, 3, 4, 5],
+    "width_coefficient": 1.0, "depth_coefficient": 2.0,  # variant "s_v2"
+    "expansion": [1, 6, 6, 6, 6, 6, 6], "kernels": [3, 3, 5, 3, 5, 3, 3, 3],
+    "strides": [1, 1, 2, 2, 2, 2, 2, 2], "se_ratio": 4, "stochastic_depth": 0.304,
+}
+
+
+def _release_state_shapes(n_leads=12, n_outputs=77):
+    """name -> shape of the public class's state dict, from its construction rules.
+
+    Stage i (0-5) pairs channels[i + 1] with depths[i + 1]; stages 0-3 are fused blocks (one
+    conv, SE on its output), 4-5 MBConv; the head ``classifier.3`` is ecgsk's ``head.linear``.
+    """
+    r = RELEASE
+    ch = [max(1, int(c * r["width_coefficient"])) for c in r["base_channels"]]
+    depths = [max(1, math.ceil(d * r["depth_coefficient"])) for d in r["base_depths"]]
+    shapes, residual = {}, []
+
+    def conv(name, c_in, c_out, k, groups=1, bias=False):
+        shapes[f"{name}.weight"] = [c_out, c_in // groups, k]
+        if bias:
+            shapes[f"{name}.bias"] = [c_out]
+
+    def bn(name, c):
+        for key in ("weight", "bias", "running_mean", "running_var"):
+            shapes[f"{name}.{key}"] = [c]
+        shapes[f"{name}.num_batches_tracked"] = []
+
+    def se(name, c):
+        conv(f"{name}.se.1", c, c // r["se_ratio"], 1, bias=True)
+        conv(f"{name}.se.3", c // r["se_ratio"], c, 1, bias=True)
+
+    conv("initial_conv.0", n_leads, ch[0], r["kernels"][0])
+    bn("initial_conv.1.norm", ch[0])
+    c_in, b = ch[0], 0
+    # as in the release, the 7 widths meet 6 depths: the last width is the final conv's
+    for i, (c_out, n_blocks) in enumerate(zip(ch[1:], depths[1:], strict=False)):
+        k = r["kernels"][i]
+        for j in range(n_blocks):
+            stride = r["strides"][i] if j == 0 else 1
+            p = f"features.{b}"
+            if i > 3:
+                mid = c_in * r["expansion"][i]
+                conv(f"{p}.expand_conv.0", c_in, mid, 1)
+                bn(f"{p}.expand_conv.1.norm", mid)
+                conv(f"{p}.depthwise_conv.0", mid, mid, k, groups=mid)
+                bn(f"{p}.depthwise_conv.1.norm", mid)
+                se(f"{p}.se", mid)
+                conv(f"{p}.project_conv.0", mid, c_out, 1)
+                bn(f"{p}.project_conv.1.norm", c_out)
+            else:
+                conv(f"{p}.fused_conv.0", c_in, c_out, k)
+                bn(f"{p}.fused_conv.1.norm", c_out)
+                se(f"{p}.se", c_out)
+            residual.append(stride == 1 and c_in == c_out)
+            c_in, b = c_out, b + 1
+    conv("final_conv", ch[-2], ch[-1], 1, bias=True)
+    bn("final_norm.norm", ch[-1])
+    shapes["head.linear.weight"] = [n_outputs, ch[-1]]
+    shapes["head.linear.bias"] = [n_outputs]
+    return shapes, residual
+
+
+def test_deepecg_sl_is_the_published_definition():
+    shapes, residual = _release_state_shapes()
+    buffers = ("running_mean", "running_var", "num_batches_tracked")
+    n_params = sum(math.prod(s) for k, s in shapes.items() if not k.endswith(buffers))
+    assert n_params == 6_459_979 == model_info("deepecg-sl").n_params
+    with torch.device("meta"):
+        model = build_model("deepecg-sl")
+    assert isinstance(model, DeepECGSL)
+    # the release's names and shapes: a state dict of the public class loads after renaming
+    # classifier.3.* to head.linear.*
+    assert {k: list(v.shape) for k, v in model.state_dict().items()} == shapes
+    assert count_parameters(model) == n_params
+    assert len(model.features) == len(residual) == 34
+    for block, is_residual in zip(model.features, residual, strict=True):
+        assert isinstance(block.se.se[2], torch.nn.LeakyReLU)  # SE in every block
+        assert block.residual == is_residual
+        if is_residual:
+            assert isinstance(block.stochastic_depth, DropPath)
+            assert block.stochastic_depth.p == RELEASE["stochastic_depth"]  # constant rate
+    kinds = [type(b) for b in model.features]
+    assert kinds == [PublishedFusedMBConv1d] * 16 + [PublishedMBConv1d] * 18
+    acts = [m for m in model.modules() if isinstance(m, (torch.nn.SiLU, torch.nn.ReLU,
+                                                         torch.nn.GELU, torch.nn.LeakyReLU))]
+    assert acts and all(isinstance(a, torch.nn.LeakyReLU) and a.negative_slope == 0.01
+                        for a in acts)
+    assert model.final_conv.bias is not None and model.min_times == 16
+    assert model.dropout == 0.0 and model.n_features == 640
+
+
+def test_deepecg_sl_final_layer_has_no_activation():
+    model = _tiny("deepecg-sl-tiny").eval()
+    seen = {}
+    model.final_norm.register_forward_hook(lambda m, i, o: seen.update(out=o))
+    x = _x()
+    feats = model.forward_features(x)
+    torch.testing.assert_close(feats, seen["out"].mean(dim=2).flatten(1))
+    with torch.no_grad():
+        fmap = model.features(model.initial_conv(x))
+    assert fmap.shape[-1] == -(-N_TIMES // 16)
+
+
+def test_deepecg_sl_tiny_keeps_the_published_structure():
+    model = _tiny("deepecg-sl-tiny")
+    assert isinstance(model, DeepECGSL)
+    assert all(hasattr(b, "se") and isinstance(b.se.se[2], torch.nn.LeakyReLU)
+               for b in model.features)
+    assert {b.stochastic_depth.p for b in model.features if b.residual} == {0.304}
+    with pytest.raises(ValueError, match="expansion=1"):
+        DeepECGSL(12, 500, 2, stages=[StageSpec("fused", 8, 1, 4, 3, 1)])
+
+
+def test_ecgsk_effnet_architecture():
+    model = build_model("ecgsk-effnet")
     assert isinstance(model, EfficientNetV2_1d)
     assert model.n_features == 640 and model.head.linear.in_features == 640
     kinds = [type(b) for b in model.blocks]
@@ -281,6 +409,10 @@ def test_drop_path():
     kept = out[:, 0, 0]
     assert set(kept.unique().tolist()) == {0.0, 2.0}
     assert 0.4 < (kept > 0).float().mean().item() < 0.6
+    # one draw per sample on the channels-last 4-D view too
+    out4 = layer(torch.ones(2000, 3, 4, 1))
+    assert set(out4.unique().tolist()) == {0.0, 2.0}
+    assert torch.equal(out4.amin(dim=(1, 2, 3)), out4.amax(dim=(1, 2, 3)))
     layer.eval()
     assert torch.equal(layer(torch.ones(5, 1, 3)), torch.ones(5, 1, 3))
 

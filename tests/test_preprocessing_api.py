@@ -18,10 +18,15 @@ from sklearn.preprocessing import FunctionTransformer
 
 from ecgsk.leads import STANDARD_12
 from ecgsk.preprocessing import (
+    DEEPECG_POWER_RATIO,
     DEEPECG_TARGET_MAGNITUDE,
+    AmplitudeScaler,
+    AmplitudeWarning,
     BandpassFilter,
     BaselineRemoval,
     CropOrPad,
+    Decimate,
+    DeepECGSpectralCleaning,
     ECGPipeline,
     NormalizeLeads,
     NotchFilter,
@@ -46,12 +51,18 @@ def all_transformers():
         NormalizeLeads("zscore"),
         NormalizeLeads("robust"),
         NormalizeLeads("deepecg"),
+        AmplitudeScaler(),
+        AmplitudeScaler(per_record=True),
+        AmplitudeScaler(gain=2.0),
+        Decimate(500, 250, n_times=None),
+        DeepECGSpectralCleaning(500),
     ]
 
 
 def ids(est):
     return type(est).__name__ + "-" + "-".join(
-        str(v) for k, v in est.get_params().items() if k in ("method", "mode")
+        str(v) for k, v in est.get_params().items()
+        if k in ("method", "mode", "per_record", "gain")
     )
 
 
@@ -361,13 +372,20 @@ def test_real_ptbxl_through_deepecg_preprocessing(ptbxl_subset_dir):
     pipe = make_deepecg_preprocessing(500, input_leads=fields["sig_name"])
     Y = pipe.fit_transform(X)
     assert Y.shape == (40, 12, 2500) and Y.dtype == np.float32 and np.isfinite(Y).all()
-    # Documented statistics of normalize="deepecg": lead I of every record has
-    # the target mean DFT magnitude, and the band-pass left no offset.
-    np.testing.assert_allclose(spectral_magnitude(Y[:, 0]), DEEPECG_TARGET_MAGNITUDE, rtol=1e-3)
-    assert np.abs(Y.mean(axis=-1)).max() < 0.05
-    # The default target is the PTB-XL median: typical records keep their mV scale.
+    # The default (normalize="cohort"): the cohort's mean DFT magnitude of lead I is the
+    # release's target, every record scaled by the same gain, and no offset left.
+    np.testing.assert_allclose(spectral_magnitude(Y[:, 0]).mean(), DEEPECG_POWER_RATIO,
+                               rtol=1e-3)
     raw = make_deepecg_preprocessing(500, normalize=None).fit_transform(X)
-    np.testing.assert_allclose(np.median(spectral_magnitude(raw[:, 0])), DEEPECG_TARGET_MAGNITUDE, rtol=0.15)
+    np.testing.assert_allclose(Y, raw * pipe.named_steps["normalize"].gain_, rtol=1e-5,
+                               atol=1e-5)
+    assert np.abs(Y.mean(axis=-1)).max() < 0.05
+    # normalize="deepecg" (per record): every record at the PTB-XL median.
+    per_record = make_deepecg_preprocessing(500, normalize="deepecg").fit_transform(X)
+    np.testing.assert_allclose(spectral_magnitude(per_record[:, 0]), DEEPECG_TARGET_MAGNITUDE,
+                               rtol=1e-3)
+    np.testing.assert_allclose(np.median(spectral_magnitude(raw[:, 0])), DEEPECG_TARGET_MAGNITUDE,
+                               rtol=0.15)
     z = make_deepecg_preprocessing(500, normalize="zscore").fit_transform(X)
     np.testing.assert_allclose(z.mean(axis=-1), 0, atol=1e-4)
     np.testing.assert_allclose(z.std(axis=-1), 1, atol=1e-3)
@@ -387,12 +405,13 @@ def test_real_ptbxl_100hz_and_500hz_versions_agree(ptbxl_subset_dir):
     assert np.median(corr) > 0.99 and np.min(corr) > 0.9
 
 
-@pytest.mark.parametrize("normalize", ["deepecg", "zscore", "robust"])
+@pytest.mark.parametrize("normalize", ["cohort", "record", "deepecg", "zscore", "robust"])
 def test_flat_records_and_leads_never_give_nan(normalize):
     X = np.zeros((3, 12, 5000), dtype=np.float32)
     X[1] = 0.4  # every lead constant
     X[2, :6] = np.sin(np.arange(5000) / 40.0)  # limb leads alive, chest leads flat
-    Y = make_deepecg_preprocessing(500, normalize=normalize).fit_transform(X)
+    with pytest.warns(AmplitudeWarning, match=r"2 record\(s\) below 0.01 mV.*records \[0, 1\]"):
+        Y = make_deepecg_preprocessing(500, normalize=normalize).fit_transform(X)
     assert np.isfinite(Y).all()
     np.testing.assert_allclose(Y[:2], 0, atol=1e-6)
     if normalize != "deepecg":

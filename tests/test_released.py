@@ -19,15 +19,16 @@ from sklearn.pipeline import make_pipeline
 
 from ecgsk import ECGClassifier
 from ecgsk.datasets import load_ptbxl_sample
-from ecgsk.estimators._released import (
+from ecgsk.labels import DEEPECG_LABELS
+from ecgsk.preprocessing import make_deepecg_preprocessing
+from ecgsk.released import (
     DEEPECG_SSL_OUTPUT_LABELS,
     ReleasedTorchScript,
     detect_release_kind,
+    parse_conv_layers,
+    read_fairseq_checkpoint,
     ssl_output_permutation,
 )
-from ecgsk.labels import DEEPECG_LABELS
-from ecgsk.nn._fairseq import parse_conv_layers, read_fairseq_checkpoint
-from ecgsk.preprocessing import make_deepecg_preprocessing
 
 # DeepECG_Docker (utils/constants.py): probabilities in label-list order are
 # wcr_output[:, WCR_COLUMN_CONVERSION]; a fact about the release, checked against our order.
@@ -128,10 +129,13 @@ def _ln(x, p, name):
     return F.layer_norm(x, x.shape[-1:], p[name + ".weight"], p[name + ".bias"])
 
 
-def _fairseq_forward(p, x, layer_norm_first=False, cfg=SMALL):
-    """The fine-tuned fairseq-signals classifier's logits, written from its definition."""
+def _fairseq_forward(p, x, layer_norm_first=False, cfg=SMALL, conv=CONV):
+    """The fine-tuned fairseq-signals classifier's logits, written from its definition.
+
+    Without ``head.*`` in ``p`` (a pretrained encoder): the pooled transformer output.
+    """
     h = x
-    for i, (dim, _, stride) in enumerate(CONV):
+    for i, (dim, _, stride) in enumerate(conv):
         h = F.conv1d(h, p[f"feature_extractor.conv_layers.{i}.0.weight"], stride=stride)
         if i == 0:
             h = F.group_norm(h, dim, p["feature_extractor.conv_layers.0.2.weight"],
@@ -176,6 +180,8 @@ def _fairseq_forward(p, x, layer_norm_first=False, cfg=SMALL):
     if layer_norm_first:
         h = _ln(h, p, "encoder.layer_norm")
     pooled = h.sum(dim=1) / (h != 0).sum(dim=1)
+    if "head.weight" not in p:
+        return pooled
     return F.linear(pooled, p["head.weight"], p["head.bias"])
 
 
@@ -420,7 +426,7 @@ def test_released_classifier_in_a_pipeline_on_the_bundled_sample(ssl_clf, ecgs):
 @pytest.mark.parametrize("stored", ["weight-norm", "plain"])
 @pytest.mark.parametrize("weight_norm", [False, True])
 def test_load_fairseq_ssl_positional_conv_forms(tmp_path, ecgs, stored, weight_norm):
-    from ecgsk.nn._fairseq import fold_weight_norm, load_fairseq_ssl
+    from ecgsk.released import fold_weight_norm, load_fairseq_ssl
 
     _, X = ecgs
     params = _ssl_params(seed=2)
@@ -617,3 +623,300 @@ def test_binary_release_threshold_by_positive_class(tmp_path, ecgs):
     np.testing.assert_array_equal(clf.predict(X), (proba >= 0.3).astype(np.int64))
     with pytest.raises(ValueError, match=r"shape \(2,\); the model has 1 label"):
         ECGClassifier.from_deepecg(path, thresholds=[0.3, 0.4])
+
+
+# ----------------------------------------------------------------------------- pretrained SSL
+# "deepecg-ssl-tiny" sizes; the quantizer is small (G groups of V entries of VAR_DIM floats)
+TINY = {"dim": 64, "layers": 2, "heads": 4, "ffn": 128, "pos_kernel": 16, "pos_groups": 4}
+TINY_CONV = ((32, 2, 2),) * 4
+G, V, FINAL_DIM = 2, 8, 16
+N_UPDATES = 4000
+
+
+def _pretraining_params(seed=0, dtype=torch.float16):
+    """A wav2vec2_cmsc state dict with the release's key names (fairseq_signals/models/
+    wav2vec2/wav2vec2.py on ecg_transformer.py; positional conv under torch.nn.utils.weight_norm
+    names weight_g / weight_v), stored in half precision as the release's files are."""
+    g = torch.Generator().manual_seed(seed)
+
+    def rnd(*shape, scale=0.1):
+        return torch.randn(*shape, generator=g) * scale
+
+    d, f, c = TINY["dim"], TINY["ffn"], TINY_CONV[-1][0]
+    p = {}
+    c_in = 12
+    for i, (dim, k, _) in enumerate(TINY_CONV):
+        p[f"feature_extractor.conv_layers.{i}.0.weight"] = rnd(dim, c_in, k, scale=0.3)
+        c_in = dim
+    p["feature_extractor.conv_layers.0.2.weight"] = 1 + rnd(c)
+    p["feature_extractor.conv_layers.0.2.bias"] = rnd(c)
+    p["layer_norm.weight"], p["layer_norm.bias"] = 1 + rnd(c), rnd(c)
+    p["post_extract_proj.weight"], p["post_extract_proj.bias"] = rnd(d, c), rnd(d)
+    p["mask_emb"] = torch.rand(d, generator=g)
+    p["conv_pos.pos_conv.0.bias"] = rnd(d)
+    p["conv_pos.pos_conv.0.weight_g"] = 1 + rnd(1, 1, TINY["pos_kernel"])
+    p["conv_pos.pos_conv.0.weight_v"] = rnd(d, d // TINY["pos_groups"], TINY["pos_kernel"])
+    for i in range(TINY["layers"]):
+        q = f"encoder.layers.{i}."
+        for n in ("q", "k", "v", "out"):
+            p[q + f"self_attn.{n}_proj.weight"] = rnd(d, d)
+            p[q + f"self_attn.{n}_proj.bias"] = rnd(d)
+        p[q + "fc1.weight"], p[q + "fc1.bias"] = rnd(f, d), rnd(f)
+        p[q + "fc2.weight"], p[q + "fc2.bias"] = rnd(d, f), rnd(d)
+        for n in ("self_attn_layer_norm", "final_layer_norm"):
+            p[q + n + ".weight"], p[q + n + ".bias"] = 1 + rnd(d), rnd(d)
+    p["encoder.layer_norm.weight"], p["encoder.layer_norm.bias"] = 1 + rnd(d), rnd(d)
+    # GumbelVectorQuantizer(dim=conv width, num_vars=V, groups=G, vq_dim=final_dim)
+    p["quantizer.vars"] = torch.rand(1, G * V, FINAL_DIM // G, generator=g)
+    p["quantizer.weight_proj.weight"] = rnd(G * V, c, scale=1.0)
+    p["quantizer.weight_proj.bias"] = rnd(G * V)
+    p["project_q.weight"], p["project_q.bias"] = rnd(FINAL_DIM, FINAL_DIM), rnd(FINAL_DIM)
+    p["final_proj.weight"], p["final_proj.bias"] = rnd(FINAL_DIM, d), rnd(FINAL_DIM)
+    return {k: v.to(dtype) for k, v in p.items()}
+
+
+def _pretraining_checkpoint(state):
+    model_cfg = {
+        "_name": "wav2vec2_cmsc", "apply_mask": True, "mask_prob": 0.65,
+        "quantize_targets": True, "final_dim": FINAL_DIM, "latent_vars": V, "latent_groups": G,
+        "latent_temp": "(2.0, 0.5, 0.999995)", "encoder_embed_dim": TINY["dim"],
+        "encoder_layers": TINY["layers"], "encoder_ffn_embed_dim": TINY["ffn"],
+        "encoder_attention_heads": TINY["heads"], "conv_feature_layers": "[(32, 2, 2)] * 4",
+        "conv_pos": TINY["pos_kernel"], "conv_pos_groups": TINY["pos_groups"], "in_d": 12,
+        "extractor_mode": "default", "conv_bias": False, "layer_norm_first": False,
+        "feature_grad_mult": 0.1, "dropout_input": 0.1, "dropout_features": 0.1,
+    }
+    return {"args": None, "model": dict(state),
+            "cfg": {"model": model_cfg, "task": {"_name": "ecg_pretraining"}},
+            "optimizer_history": [{"num_updates": N_UPDATES}], "extra_state": {"epoch": 7},
+            "last_optimizer_state": None}
+
+
+def _release_to_ecgsk(p):
+    """ecgsk ``ECGTransformer`` key -> release tensor, from the definitions of both networks."""
+    out = {}
+    for i in range(len(TINY_CONV)):
+        out[f"feature_encoder.layers.{i}.0.weight"] = p[f"feature_extractor.conv_layers.{i}.0.weight"]
+    for n in ("weight", "bias"):
+        out[f"feature_encoder.layers.0.1.{n}"] = p[f"feature_extractor.conv_layers.0.2.{n}"]
+        out[f"feature_norm.{n}"] = p[f"layer_norm.{n}"]
+        out[f"post_extract_proj.{n}"] = p[f"post_extract_proj.{n}"]
+        out[f"encoder_norm.{n}"] = p[f"encoder.layer_norm.{n}"]
+        for i in range(TINY["layers"]):
+            src, dst = f"encoder.layers.{i}.", f"layers.{i}."
+            out[dst + f"attn.qkv.{n}"] = torch.cat(
+                [p[src + f"self_attn.{x}_proj.{n}"] for x in "qkv"])
+            out[dst + f"attn.out.{n}"] = p[src + f"self_attn.out_proj.{n}"]
+            out[dst + f"norm1.{n}"] = p[src + f"self_attn_layer_norm.{n}"]
+            out[dst + f"norm2.{n}"] = p[src + f"final_layer_norm.{n}"]
+            out[dst + f"fc1.{n}"] = p[src + f"fc1.{n}"]
+            out[dst + f"fc2.{n}"] = p[src + f"fc2.{n}"]
+    out["mask_embedding"] = p["mask_emb"]
+    out["pos_conv.conv.bias"] = p["conv_pos.pos_conv.0.bias"]
+    out["pos_conv.conv.parametrizations.weight.original0"] = p["conv_pos.pos_conv.0.weight_g"]
+    out["pos_conv.conv.parametrizations.weight.original1"] = p["conv_pos.pos_conv.0.weight_v"]
+    return out
+
+
+@pytest.fixture(scope="module")
+def pretrained_file(tmp_path_factory):
+    state = _pretraining_params()
+    path = tmp_path_factory.mktemp("pretrained") / "deepecg_ssl_pretrained.pt"
+    torch.save(_pretraining_checkpoint(state), path)
+    return path, state
+
+
+@pytest.fixture(scope="module")
+def labelled_ecgs():
+    data = load_ptbxl_sample()
+    X = make_deepecg_preprocessing(data.sfreq).fit_transform(data.signals[:24])
+    return X, data.labels["NORM"].to_numpy()[:24].astype(np.int64)
+
+
+def _release_embeddings(state, X):
+    p = {k: v.float() for k, v in state.items()}
+    p["conv_pos.pos_conv.0.parametrizations.weight.original0"] = p["conv_pos.pos_conv.0.weight_g"]
+    p["conv_pos.pos_conv.0.parametrizations.weight.original1"] = p["conv_pos.pos_conv.0.weight_v"]
+    with torch.no_grad():
+        return _fairseq_forward(p, torch.from_numpy(X), cfg=TINY, conv=TINY_CONV).numpy()
+
+
+def test_pretrained_encoder_loads_every_tensor_and_embeds_like_the_release(pretrained_file,
+                                                                           ecgs):
+    from ecgsk import ECGEmbedder
+    from ecgsk.released import load_deepecg_ssl_encoder
+
+    path, state = pretrained_file
+    assert state["encoder.layers.0.fc1.weight"].dtype == torch.float16
+    encoder = load_deepecg_ssl_encoder(path)
+    assert not encoder.training and encoder.n_features == 64 and len(encoder.layers) == 2
+    ours = encoder.state_dict()
+    expected = _release_to_ecgsk(state)
+    for key, value in expected.items():
+        assert ours[key].dtype == torch.float32, key
+        torch.testing.assert_close(ours[key], value.float(), rtol=0, atol=0, msg=key)
+    # every tensor of the network came from the file, except the placeholder head
+    assert set(ours) - set(expected) == {"head.linear.weight", "head.linear.bias"}
+    _, X = ecgs
+    emb = ECGEmbedder(encoder, device="cpu").fit_transform(X)
+    assert emb.shape == (len(X), 64) and np.isfinite(emb).all()
+    with torch.no_grad():
+        direct = encoder.forward_features(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(emb, direct, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(emb, _release_embeddings(state, X), rtol=1e-4, atol=1e-4)
+
+
+def test_pretrained_encoder_fine_tunes_in_a_classifier(pretrained_file, labelled_ecgs):
+    from ecgsk.released import load_deepecg_ssl_encoder
+
+    encoder = load_deepecg_ssl_encoder(pretrained_file[0])
+    before = {k: v.clone() for k, v in encoder.state_dict().items()}
+    X, y = labelled_ecgs
+    clf = ECGClassifier(encoder=encoder, max_epochs=1, batch_size=8, validation=None,
+                        threshold=0.5, device="cpu", progress_bar=False, verbose=0, random_state=0).fit(X, y)
+    assert clf.n_epochs_ == 1 and len(clf.history_) == 1
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 2) and np.isfinite(proba).all()
+    assert clf.module_spec_["name"] == "deepecg-ssl"
+    # fine-tuning trained a copy: the loaded encoder is unchanged
+    for key, value in encoder.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    changed = clf.module_.state_dict()["layers.0.fc1.weight"]
+    assert not torch.equal(changed, before["layers.0.fc1.weight"])
+
+
+def test_pretrainer_from_deepecg_keeps_the_objective_and_continues(pretrained_file, ecgs):
+    from ecgsk import ECGEmbedder, ECGPretrainer
+    from ecgsk.released import load_deepecg_ssl_encoder
+
+    path, state = pretrained_file
+    pre = ECGPretrainer.from_deepecg(path, device="cpu", max_epochs=1, batch_size=4,
+                                     validation=None, progress_bar=False, verbose=0,
+                                     random_state=0)
+    assert pre.release_["kind"] == "ssl-pretrained" and pre.release_["num_updates"] == N_UPDATES
+    module = pre.module_
+    f = {k: v.float() for k, v in state.items()}
+    # the quantizer: fairseq's vars (1, G*V, d) hold entry v of group g at row g*V + v
+    codebooks = module.quantizer.codebooks.detach().clone()
+    for gi in range(G):
+        for vi in range(V):
+            assert torch.equal(codebooks[gi, vi], f["quantizer.vars"][0, gi * V + vi])
+    assert torch.equal(module.quantizer.to_logits.weight, f["quantizer.weight_proj.weight"])
+    assert torch.equal(module.quantizer.to_logits.bias, f["quantizer.weight_proj.bias"])
+    assert torch.equal(module.target_proj.weight, f["project_q.weight"])
+    assert torch.equal(module.target_proj.bias, f["project_q.bias"])
+    assert torch.equal(module.context_proj.weight, f["final_proj.weight"])
+    assert torch.equal(module.context_proj.bias, f["final_proj.bias"])
+    # fairseq's temperature after N_UPDATES updates: max(2 * 0.999995 ** n, 0.5)
+    assert module.quantizer.temperature == pytest.approx(max(2 * 0.999995**N_UPDATES, 0.5))
+    encoder = pre.encoder_
+    direct = load_deepecg_ssl_encoder(path).state_dict()
+    for key, value in encoder.state_dict().items():
+        if not key.startswith("head."):
+            assert torch.equal(value, direct[key]), key
+    _, X = ecgs
+    emb = pre.transform(X)
+    np.testing.assert_allclose(emb, ECGEmbedder(encoder, device="cpu").fit_transform(X),
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(emb, _release_embeddings(state, X), rtol=1e-4, atol=1e-4)
+    # fit continues pretraining from the file's weights (warm_start defaults to True)
+    assert pre.warm_start
+    pre.fit(np.concatenate([X, X[::-1]]))
+    assert len(pre.history_) == 1 and np.isfinite(pre.history_[-1, "train_loss"])
+    after = pre.module_.quantizer.codebooks.detach()
+    assert not torch.equal(after, codebooks)
+    # a step of lr 5e-5 away, not re-initialised (uniform [0, 1) entries differ by ~0.3)
+    assert (after - codebooks).abs().max() < 1e-2
+
+
+def test_pretrained_loaders_tell_wrong_files_apart(tmp_path, pretrained_file, ssl_file,
+                                                   sl_file):
+    from ecgsk import ECGPretrainer
+    from ecgsk.released import load_deepecg_ssl_encoder
+
+    pretrained, state = pretrained_file
+    fine_tuned, _ = ssl_file
+    for load in (load_deepecg_ssl_encoder, ECGPretrainer.from_deepecg):
+        with pytest.raises(ValueError, match=r"fine-tuned DeepECG-SSL classifier checkpoint.*"
+                                             r"ECGClassifier\.from_deepecg"):
+            load(fine_tuned)
+        with pytest.raises(ValueError, match="TorchScript archive"):
+            load(sl_file)
+    with pytest.raises(ValueError, match=r"pretraining checkpoint.*load_deepecg_ssl_encoder"):
+        ECGClassifier.from_deepecg(pretrained, device="cpu")
+
+    def saved(model, name, cfg=None):
+        path = tmp_path / name
+        torch.save({"model": model, "cfg": cfg or {"model": {}}}, path)
+        return path
+
+    other = saved({"conv1.weight": torch.zeros(2, 2), "fc.bias": torch.zeros(2)}, "other.pt")
+    with pytest.raises(ValueError, match=r"look like no DeepECG-SSL checkpoint.*top-level "
+                                         r"feature_extractor\.\*, encoder\.layers\.\*"):
+        load_deepecg_ssl_encoder(other)
+    from ecgsk.nn import build_model
+
+    ours = saved(build_model("deepecg-ssl-tiny", n_outputs=1).state_dict(), "ecgsk.pt")
+    with pytest.raises(ValueError, match="ecgsk ECGTransformer state dict"):
+        ECGPretrainer.from_deepecg(ours)
+    cfg = _pretraining_checkpoint(state)["cfg"]
+    missing = {k: v for k, v in state.items() if k != "encoder.layers.1.fc2.weight"}
+    with pytest.raises(ValueError, match=r"missing key\(s\): \['encoder\.layers\.1\.fc2\.weight"):
+        load_deepecg_ssl_encoder(saved(missing, "missing.pt", cfg))
+    glu = {**state, "target_glu.0.weight": torch.zeros(2 * FINAL_DIM, FINAL_DIM).half()}
+    path = saved(glu, "glu.pt", cfg)
+    assert load_deepecg_ssl_encoder(path).n_features == 64  # the encoder alone loads
+    with pytest.raises(ValueError, match=r"\['target_glu'\].*does not have"):
+        ECGPretrainer.from_deepecg(path)
+    latent = {**state, "quantizer.vars": torch.zeros(1, G * V, 4).half(),
+              "project_q.weight": torch.zeros(FINAL_DIM, 8).half()}
+    with pytest.raises(ValueError, match="latent_dim=8"):
+        ECGPretrainer.from_deepecg(saved(latent, "latent.pt", cfg))
+    with pytest.raises(ValueError, match=r"pretext_options \{'n_entries': 320\} differ"):
+        ECGPretrainer.from_deepecg(pretrained, pretext_options={"n_entries": 320})
+
+
+def test_pretrained_variants_cmsc_only_headless_file_and_save(tmp_path, pretrained_file,
+                                                              ssl_file, ecgs):
+    from ecgsk import ECGEmbedder, ECGPretrainer
+    from ecgsk.released import load_deepecg_ssl_encoder
+
+    path, state = pretrained_file
+    _, X = ecgs
+    # CMSC alone has no wav2vec 2.0 modules: the encoder is loaded, the quantizer left aside
+    pre = ECGPretrainer.from_deepecg(path, objectives=("cmsc",), device="cpu")
+    assert not hasattr(pre.module_, "quantizer")
+    np.testing.assert_allclose(pre.transform(X), _release_embeddings(state, X),
+                               rtol=1e-4, atol=1e-4)
+    # the saved encoder folder is an encoder= like any other
+    folder = pre.save(tmp_path / "enc")
+    np.testing.assert_allclose(ECGEmbedder(str(folder), device="cpu").fit_transform(X),
+                               pre.transform(X), rtol=1e-5, atol=1e-5)
+    # a fine-tuned file whose head was removed is an encoder, but no pretraining checkpoint
+    ckpt = torch.load(ssl_file[0], weights_only=True)
+    for key in ("proj.weight", "proj.bias"):
+        del ckpt["model"][key]
+    torch.save(ckpt, tmp_path / "headless.pt")
+    params = {k: v for k, v in ssl_file[1].items() if not k.startswith("head.")}
+    encoder = load_deepecg_ssl_encoder(tmp_path / "headless.pt")
+    with torch.no_grad():
+        expected = _fairseq_forward(params, torch.from_numpy(X)).numpy()
+        got = encoder.forward_features(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="no pretraining checkpoint"):
+        ECGPretrainer.from_deepecg(tmp_path / "headless.pt")
+
+
+def test_pretrained_encoder_with_the_positional_conv_inside_the_transformer(tmp_path,
+                                                                           pretrained_file):
+    """Older files (fairseq's wav2vec 2.0) keep the positional conv at encoder.pos_conv.0."""
+    from ecgsk.released import load_deepecg_ssl_encoder
+
+    _, state = pretrained_file
+    moved = {k.replace("conv_pos.pos_conv.0.", "encoder.pos_conv.0."): v.float()
+             for k, v in state.items()}
+    assert "encoder.pos_conv.0.weight_g" in moved
+    torch.save(_pretraining_checkpoint(moved), tmp_path / "old.pt")
+    ours = load_deepecg_ssl_encoder(tmp_path / "old.pt").state_dict()
+    for key, value in _release_to_ecgsk(state).items():
+        torch.testing.assert_close(ours[key], value.float(), rtol=0, atol=0, msg=key)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pickle
-import time
 
 import numpy as np
 import pytest
@@ -179,7 +178,7 @@ def test_unfitted_pretrainer_as_encoder_gives_a_clear_error(pretrained, sample):
             X[:16, :8], labels["NORM"].to_numpy()[:16])
 
 
-def test_embedder_in_gridsearch_with_cache(pretrained, sample, tmp_path):
+def test_embedder_in_gridsearch_with_cache(pretrained, sample, tmp_path, monkeypatch):
     X, labels, _ = sample
     X, y = X[:120], labels["NORM"].to_numpy()[:120]
     pipe = make_pipeline(ECGEmbedder(pretrained.encoder_, cache=tmp_path), LogisticRegression(max_iter=500))
@@ -189,10 +188,20 @@ def test_embedder_in_gridsearch_with_cache(pretrained, sample, tmp_path):
     assert len(files) == 1 and len(np.load(files[0])["keys"]) == 120
     direct = ECGEmbedder(pretrained.encoder_).fit_transform(X)
     np.testing.assert_allclose(grid.best_estimator_[0].transform(X), direct, rtol=1e-5, atol=1e-6)
-    # a second search is served from the cache
-    start = time.perf_counter()
+    # a second search is served from the cache: the encoder runs on no ECG at all
+    calls = []
+    hook = type(pretrained.encoder_).forward_features
+
+    def counting(self, x):
+        calls.append(len(x))
+        return hook(self, x)
+
+    monkeypatch.setattr(type(pretrained.encoder_), "forward_features", counting)
     clone(grid).fit(X, y)
-    assert time.perf_counter() - start < 30
+    assert calls == []
+    ECGEmbedder(pretrained.encoder_, cache=tmp_path / "fresh").fit(X[:10]).transform(X[:10])
+    assert sum(calls) == 10  # the counter does see uncached embedding passes
+    monkeypatch.undo()
     emb = ECGEmbedder(pretrained.encoder_).fit(X)
     assert list(emb.get_feature_names_out()[:2]) == ["embedding0", "embedding1"]
     restored = pickle.loads(pickle.dumps(emb))

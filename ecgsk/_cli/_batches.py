@@ -99,7 +99,7 @@ class PrepareBatch:
     >>> batch.indices.tolist(), batch.X.shape, batch.failures[0]
     ([0], (1, 2, 3), (1, 'bad file'))
     >>> batch.failures[1][1]
-    'has 2 leads x 4 samples; the network needs 2 leads x 3 samples'
+    'has 2 leads x 4 samples; the network needs 2 leads x 3 samples (--n-times crops or pads every record as it is read)'
     """
 
     def __init__(self, preprocessing, *, n_leads: int, n_times: int | None, min_times: int = 1):
@@ -118,9 +118,12 @@ class PrepareBatch:
         if n_leads != self.n_leads or (self.n_times is not None and n_times != self.n_times):
             need = f"{self.n_times} samples" if self.n_times else f">= {self.min_times} samples"
             stage = " after preprocessing" if self.preprocessing is not None else ""
+            hint = ""
+            if n_leads == self.n_leads and self.n_times is not None:
+                hint = " (--n-times crops or pads every record as it is read)"
             return (
                 f"has {n_leads} leads x {n_times} samples{stage}; the network needs "
-                f"{self.n_leads} leads x {need}"
+                f"{self.n_leads} leads x {need}{hint}"
             )
         if n_times < self.min_times:
             return f"has {n_times} samples; the network needs at least {self.min_times}"

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import torch
 
+from ._args import add_command, add_input_options, print_notes
 from ._errors import EXIT_FAILURES, EXIT_OK, CLIError
-from ._inputs import open_for_model
-from ._loop import add_command, add_input_options, print_notes, run_over_input
-from ._models import LoadedModel, load_model
 from ._outputs import CsvStream, NpyRows, check_output, report_failures, sibling
+
+if TYPE_CHECKING:
+    from ._models import LoadedModel
 
 DESCRIPTION = """\
 Compute the embedding of every record of INPUT with an encoder saved by ECGPretrainer.save
@@ -35,6 +36,9 @@ columns embedding0, embedding1, ... Records that fail are skipped, listed on std
 """
 
 
+_FLAGS: set[str] = set()  # the option strings of the command, set by add_parser
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = add_command(subparsers, "embed",
                          "embeddings of records from a pretrained encoder or a saved model",
@@ -50,11 +54,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="for an encoder folder: apply make_deepecg_preprocessing (12 leads, "
                              "250 Hz, 2500 samples) to INPUT first")
     add_input_options(parser)
+    _FLAGS.update(parser._option_string_actions)
     parser.set_defaults(run=run)
     return parser
 
 
 def _embedder(model: LoadedModel):
+    import torch
+
     if model.estimator is not None:
         est = model.estimator
         return est.transform
@@ -86,6 +93,10 @@ def _deepecg_factory(model: LoadedModel):
 
 def run(args) -> int:
     """Run ``ecgsk embed``; return the exit code."""
+    from ._inputs import open_for_model
+    from ._loop import run_over_input
+    from ._models import load_model
+
     out = check_output(args.out, suffixes=(".npy", ".csv"))
     model = load_model(args.model, device=args.device)
     factory = _deepecg_factory(model) if args.deepecg else None
@@ -114,7 +125,8 @@ def run(args) -> int:
             result = run_over_input(inp, pipe, args, model, consume, desc="embed")
             rows.commit()
         pd.DataFrame({"record_id": ids_written}).to_csv(sibling(out, "ids"), index=False)
-    report_failures(result.failures, sibling(out, "failures"), prog="ecgsk embed")
+    report_failures(result.failures, sibling(out, "failures"), prog="ecgsk embed",
+                    flags=_FLAGS)
     if not args.quiet:
         print(f"ecgsk embed: {result.n_done} of {result.n_records} record(s) -> {out}",
               file=sys.stderr)

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._args import add_command, checked_value, lead_list, non_negative_int
 from ._errors import EXIT_OK, CLIError
-from ._loop import add_command, checked_value, lead_list, non_negative_int
 from ._outputs import check_output, sibling
 
 DESCRIPTION = """\
@@ -208,6 +208,32 @@ def _groups(merged: pd.DataFrame, column: str, edges) -> tuple[pd.Series, np.nda
     return values, keep
 
 
+def _binary_labels(y: pd.DataFrame) -> pd.DataFrame:
+    """The LABELS columns as 0/1 integers; a usage error naming a column that is not 0/1.
+
+    Examples
+    --------
+    >>> _binary_labels(pd.DataFrame({"AF": [0, 1.0], "MI": [True, False]})).to_numpy().tolist()
+    [[0, 1], [1, 0]]
+    >>> _binary_labels(pd.DataFrame({"AF": ["yes", "no"]}))
+    Traceback (most recent call last):
+    ...
+    ecgsk._cli._errors.CLIError: LABELS column 'AF' must hold 0/1 (or true/false) labels; found ['no', 'yes']
+    """
+    out = {}
+    for name in y.columns:
+        column = y[name]
+        values = (column.astype(int) if column.dtype == bool
+                  else pd.to_numeric(column, errors="coerce"))
+        bad = column[values.isna() | ~values.isin([0, 1])]
+        if len(bad):
+            shown = sorted({str(v) for v in bad.unique()})[:5]
+            raise CLIError(f"LABELS column {name!r} must hold 0/1 (or true/false) labels; found "
+                           f"{shown}")
+        out[name] = values.astype(int).to_numpy()
+    return pd.DataFrame(out, index=y.index)
+
+
 def run(args) -> int:
     """Run ``ecgsk evaluate``; return the exit code."""
     from ..metrics import classification_report, fairness_report
@@ -228,7 +254,7 @@ def run(args) -> int:
         merged = merged[~missing].reset_index(drop=True)
         if merged.empty:
             raise CLIError("every joined record has a missing label: nothing to evaluate")
-    y_true = merged[names].rename(columns=str)
+    y_true = _binary_labels(merged[names].rename(columns=str))
     scores = merged[[f"p_{n}" for n in names]].set_axis(names, axis=1)
 
     thresholds = args.thresholds
@@ -244,7 +270,7 @@ def run(args) -> int:
         report = classification_report(
             y_true, scores, labels=names, thresholds=thresholds, ci=args.ci,
             n_resamples=args.n_resamples, method=args.method, random_state=args.seed)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise CLIError(f"cannot evaluate: {exc}") from None
     used = report.loc[[("label", n) for n in names], "threshold"].to_numpy(dtype=np.float64)
     decisions = pd.DataFrame(scores.to_numpy() >= used[None, :], columns=names).astype(int)

@@ -7,14 +7,16 @@ import json
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from ..leads import canonical_lead_names
-from ._batches import GuardedItems
 from ._errors import CLIError
-from ._models import LoadedModel
-from ._pipeline_spec import lead_step, pipeline_rates
+
+if TYPE_CHECKING:
+    from ._models import LoadedModel
 
 
 @dataclass
@@ -114,8 +116,54 @@ def _open_records(path: Path, **kwargs):
     return ds, dropped + failures
 
 
+class RecordFiles:
+    """The records of a folder read one at a time, each keeping its own length.
+
+    For a model whose preprocessing crops to a fixed length (or whose network checks each
+    record's length after preprocessing), records need not share the first record's length:
+    each is read, reordered to the reference record's leads and resampled to its rate, and its
+    length is judged after the preprocessing, record by record.
+
+    Parameters
+    ----------
+    files : list of Path
+        The record files, in order.
+    spec : ItemSpec
+        How a record becomes an item (lead order, rate); ``any_length`` is set.
+    """
+
+    def __init__(self, files, spec):
+        from ..io._items import record_ids
+
+        self.files = [str(f) for f in files]
+        self.spec = spec
+        self.ids = record_ids([Path(f) for f in files])
+        self.meta = pd.DataFrame({"id": self.ids, "path": self.files})
+        self.leads, self.sfreq = spec.leads, spec.sfreq
+        self.shape = (len(self.files), len(spec.leads), int(spec.n_times))
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i):
+        return self.spec.read(self.files[i])[0]
+
+
+def _open_any_length(path: Path, *, sfreq=None, n_times=None, any_length=True, verify=True):
+    from ..io._items import find_record_files, find_reference
+
+    files = find_record_files(path)
+    ref = find_reference(files, sfreq=sfreq, n_times=n_times, verify=verify)
+    if ref.index is None:
+        raise ValueError(f"none of its {len(files)} record file(s) can be read: "
+                         + "; ".join(reason for _, reason in ref.failures[:3]))
+    ref.spec.any_length = any_length
+    failures = [_failure(p, reason) for p, reason in ref.failures]
+    return RecordFiles(files[ref.index:], ref.spec), failures
+
+
 def open_input(path, *, sfreq=None, leads=None, resample_to=None, n_times=None,
-               what: str = "INPUT") -> Input:
+               any_length: bool = False, verify: bool = True, what: str = "INPUT") -> Input:
     """Open INPUT lazily as an :class:`ecgsk.datasets.ECGDataset`.
 
     Parameters
@@ -131,6 +179,11 @@ def open_input(path, *, sfreq=None, leads=None, resample_to=None, n_times=None,
         Resample records (folder or store) to this rate as they are read.
     n_times : int, optional
         Crop or pad records (folder or store) to this length as they are read.
+    any_length : bool, default=False
+        Records of a folder keep their own lengths (:class:`RecordFiles`) instead of having to
+        match the first record's.
+    verify : bool, default=True
+        Check the records' checksums (``--no-checksum`` turns it off).
     what : str
         How messages name the argument.
 
@@ -173,7 +226,11 @@ def open_input(path, *, sfreq=None, leads=None, resample_to=None, n_times=None,
         if kind == "zarr":
             ds = ECGDataset(p, sfreq=resample_to, n_times=n_times)
             return Input(ds, kind, p, store_preprocessing=ds.store_preprocessing)
-        ds, failures = _open_records(p, sfreq=resample_to, n_times=n_times)
+        if any_length or not verify:
+            ds, failures = _open_any_length(p, sfreq=resample_to, n_times=n_times,
+                                            any_length=any_length, verify=verify)
+        else:
+            ds, failures = _open_records(p, sfreq=resample_to, n_times=n_times)
         return Input(ds, kind, p, failures)
     except (ValueError, OSError, TypeError) as exc:
         raise CLIError(f"{what} {p} cannot be opened: {exc}") from None
@@ -223,11 +280,58 @@ def check_matches(inp: Input, model: LoadedModel, *, why: str, what: str = "INPU
         )
 
 
-def _tell_leads(pipe, leads) -> None:
-    """Give the lead step of ``pipe`` the lead names of INPUT."""
+def _tell_leads(pipe, leads, fill_missing=None) -> None:
+    """Give the lead step of ``pipe`` the lead names of INPUT (and ``--fill-missing``)."""
+    from ..preprocessing._introspection import lead_step
+
     step = lead_step(pipe)
     if step is not None and leads is not None:
         step.set_params(input_leads=list(leads))
+    if step is not None and fill_missing is not None:
+        step.set_params(fill_missing=fill_missing)
+
+
+def _judged_per_record(pipe, model: LoadedModel) -> bool:
+    """Whether each record's length can be judged on its own, after ``pipe``.
+
+    True when the preprocessing crops (or pads) to a fixed length, or the network needs a
+    fixed length (a record that does not reach it is then a failure of its own); the length of
+    the first record then says nothing about the others.
+    """
+    from ..preprocessing import CropOrPad
+    from ..preprocessing._introspection import active_steps
+
+    crops = any(isinstance(step, CropOrPad) for step in active_steps(pipe))
+    return crops or model.n_times is not None
+
+
+def _fit_on_items(pipe, dataset, n_records: int = 256) -> int:
+    """Fit ``pipe`` (the cohort amplitude gain) on the first readable items of ``dataset``.
+
+    Items are cut to the shortest one's length. Returns the fitted pipeline with what it
+    learned written into its parameters (so that fitting it again learns nothing) and how many
+    records it was learned on.
+    """
+    import numpy as np
+
+    from ..preprocessing import freeze_learned
+
+    items = []
+    for i in range(len(dataset)):
+        try:
+            items.append(np.asarray(dataset[i]))
+        except (ValueError, OSError):
+            continue
+        if len(items) == n_records:
+            break
+    if not items:
+        raise CLIError("no record of INPUT can be read to learn the amplitude gain from")
+    n_times = min(x.shape[-1] for x in items)
+    try:
+        pipe.fit(np.stack([x[..., :n_times] for x in items]))
+    except ValueError as exc:
+        raise CLIError(f"the preprocessing cannot be fitted on INPUT's records: {exc}") from None
+    return freeze_learned(pipe), len(items)
 
 
 def open_for_model(args, model: LoadedModel, *, make_pipeline=None, what: str = "INPUT"):
@@ -243,7 +347,11 @@ def open_for_model(args, model: LoadedModel, *, make_pipeline=None, what: str = 
       or a subset from which the limb leads are derived, works).
     - Otherwise INPUT must match the network input.
     """
+    from ..preprocessing._introspection import pipeline_rates
+
     notes: list[str] = []
+    fill = getattr(args, "fill_missing", None)
+    verify = not getattr(args, "no_checksum", False)
     path = Path(args.input)
     kind = input_kind(path) if path.exists() else "records"
     n_times = getattr(args, "n_times", None)
@@ -254,15 +362,21 @@ def open_for_model(args, model: LoadedModel, *, make_pipeline=None, what: str = 
                      "again")
     skip = args.no_preprocessing or stored is not None
     if make_pipeline is not None and not skip:
-        inp = open_input(path, sfreq=args.sfreq, leads=args.leads, n_times=n_times, what=what)
+        inp = open_input(path, sfreq=args.sfreq, leads=args.leads, n_times=n_times,
+                         any_length=_judged_per_record(make_pipeline(250.0), model),
+                         verify=verify, what=what)
         if inp.dataset.sfreq is None:
             raise CLIError(f"{what} has no recorded sampling rate")
         pipe = make_pipeline(float(inp.dataset.sfreq))
-        _tell_leads(pipe, inp.dataset.leads)
+        _tell_leads(pipe, inp.dataset.leads, fill)
+        pipe, n_fit = _fit_on_items(pipe, inp.dataset)
+        notes.append(f"the preprocessing's amplitude gain was learned on {n_fit} record(s) of "
+                     f"{what}")
         return inp, pipe, notes
     pipe = model.preprocessing
     if pipe is None or skip:
-        inp = open_input(path, sfreq=args.sfreq, leads=args.leads, n_times=n_times, what=what)
+        inp = open_input(path, sfreq=args.sfreq, leads=args.leads, n_times=n_times,
+                         verify=verify, what=what)
         if args.no_preprocessing:
             why = "--no-preprocessing was given"
         elif stored is not None:
@@ -275,9 +389,10 @@ def open_for_model(args, model: LoadedModel, *, make_pipeline=None, what: str = 
         return inp, None, notes
     rate_in, _ = pipeline_rates(pipe)
     inp = open_input(path, sfreq=args.sfreq, leads=args.leads, n_times=n_times,
-                     resample_to=None if kind == "npy" else rate_in, what=what)
+                     resample_to=None if kind == "npy" else rate_in,
+                     any_length=_judged_per_record(pipe, model), verify=verify, what=what)
     ds = inp.dataset
-    _tell_leads(pipe, ds.leads)
+    _tell_leads(pipe, ds.leads, fill)
     if rate_in is not None and ds.sfreq is not None and float(ds.sfreq) != rate_in:
         from ..preprocessing import ECGPipeline, Resample
 
@@ -295,6 +410,8 @@ def fit_on_first_record(dataset, pipe, model: LoadedModel, *, what: str = "INPUT
     Returns the fitted pipeline (or None). Records that fail before the first readable one
     are found again (and reported) by the batch loop.
     """
+    from ._batches import GuardedItems
+
     if pipe is None:
         return None
     items = GuardedItems(dataset)
@@ -311,7 +428,9 @@ def fit_on_first_record(dataset, pipe, model: LoadedModel, *, what: str = "INPUT
         out_shape = np.shape(pipe.transform(first[None]))[1:]
     except (ValueError, TypeError) as exc:
         raise CLIError(f"the model's preprocessing does not apply to {what}: {exc}") from None
-    wrong_length = model.n_times is not None and out_shape[1] != model.n_times
+    # records of their own lengths are judged one by one: this one may be the odd one out
+    per_record = getattr(getattr(dataset, "spec", None), "any_length", False)
+    wrong_length = model.n_times is not None and out_shape[1] != model.n_times and not per_record
     if out_shape[0] != model.n_leads or wrong_length:
         raise CLIError(
             f"the model's preprocessing turns {what} records into {out_shape[0]} leads x "

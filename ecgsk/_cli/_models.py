@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from ._errors import CLIError
-from ._pipeline_spec import pipeline_from_card, pipeline_rates
 
-MODEL_CARD = "card.json"  # ECGClassifier.save / ECGRegressor.save
-ENCODER_CARD = "encoder.json"  # ECGPretrainer.save
+# the file names and formats of ecgsk.estimators._cards (not imported here: it loads torch)
+MODEL_CARD, MODEL_FORMAT = "card.json", "ecgsk-model"
+ENCODER_CARD, ENCODER_FORMAT = "encoder.json", "ecgsk-encoder"
+
 _ESTIMATORS = ("ECGClassifier", "ECGRegressor")
 
 
@@ -79,11 +79,24 @@ def _check_device(device: str) -> None:
         )
 
 
-def _read_card(path: Path) -> dict:
+def _read_card(path: Path, fmt: str, what: str = "MODEL") -> dict:
+    """The validated card at ``path`` (the one card reader of ecgsk, errors as usage errors)."""
+    from ..estimators._cards import read_card, upgraded_model_card
+
     try:
-        return json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CLIError(f"MODEL card {path} cannot be read: {exc}") from None
+        card = read_card(path, fmt)
+        return upgraded_model_card(card, str(path)) if fmt == MODEL_FORMAT else card
+    except (OSError, ValueError) as exc:
+        raise CLIError(f"{what} card {path} cannot be used: {exc}") from None
+
+
+def _card_preprocessing(card: dict, path: Path, what: str):
+    from ..estimators._cards import preprocessing_from_data
+
+    try:
+        return preprocessing_from_data(card.get("preprocessing"), f"{path}: preprocessing")
+    except ValueError as exc:
+        raise CLIError(f"{what} card {exc}") from None
 
 
 def load_model(path, *, device: str = "auto", what: str = "MODEL") -> LoadedModel:
@@ -136,17 +149,18 @@ def load_model(path, *, device: str = "auto", what: str = "MODEL") -> LoadedMode
 
 def _load_estimator(folder: Path, device: str, what: str) -> LoadedModel:
     from .. import estimators
+    from ..preprocessing._introspection import pipeline_rates
 
-    card = _read_card(folder / MODEL_CARD)
-    name = card.get("estimator")
+    card = _read_card(folder / MODEL_CARD, MODEL_FORMAT, what)
+    name = card["estimator"]
     if name not in _ESTIMATORS:
         raise CLIError(f"{what} {folder} holds a {name!r}; expected one of {list(_ESTIMATORS)}")
-    preprocessing = pipeline_from_card(card.get("preprocessing"))
+    preprocessing = _card_preprocessing(card, folder / MODEL_CARD, what)
     try:
         est = getattr(estimators, name).load(folder, device=device)
     except Exception as exc:  # damaged weights raise library-specific errors: an input problem
         raise CLIError(f"{what} {folder} cannot be loaded ({type(exc).__name__}: {exc})") from None
-    shape = card.get("input", {})
+    shape = card["input"]
     sfreq = shape.get("sfreq")
     if sfreq is None and preprocessing is not None:
         sfreq = pipeline_rates(preprocessing)[1]
@@ -171,6 +185,7 @@ def _load_encoder(folder: Path, device: str, what: str) -> LoadedModel:
     from ..estimators import load_encoder
     from ..estimators._base import resolve_device
 
+    _read_card(folder / ENCODER_CARD, ENCODER_FORMAT, what)
     try:
         encoder, _ = load_encoder(folder)
         resolved = resolve_device(device)

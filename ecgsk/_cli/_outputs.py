@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._errors import CLIError
+from ._errors import CLIError, cli_hints
 
 FAILURE_COLUMNS = ("record_id", "path", "reason")
 _SHOWN_FAILURES = 20
@@ -96,6 +97,94 @@ class CsvStream(_StagedFile):
         self._committed = True
 
 
+class ResumableCsv(CsvStream):
+    """A :class:`CsvStream` that an interrupted run continues instead of starting over.
+
+    After every batch, :meth:`checkpoint` records (atomically, in ``<out>.progress.json``)
+    how many records are covered, the size of the rows written so far and the failures. When
+    a run stops before :meth:`commit` (Ctrl-C, a crash, a killed job) the partial file and its
+    progress stay; the same command then resumes after the last checkpoint, provided the
+    ``fingerprint`` (model, input, options) is the same. ``restart=True`` starts over.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> path = Path(tempfile.mkdtemp()) / "preds.csv"
+    >>> try:
+    ...     with ResumableCsv(path, {"model": "m"}) as out:
+    ...         out.write(pd.DataFrame({"a": [1]}))
+    ...         out.checkpoint(1, [])
+    ...         raise KeyboardInterrupt
+    ... except KeyboardInterrupt:
+    ...     pass
+    >>> with ResumableCsv(path, {"model": "m"}) as out:
+    ...     start = out.covered
+    ...     out.write(pd.DataFrame({"a": [2]}))
+    ...     out.commit()
+    >>> start, path.read_text().split()
+    (1, ['a', '1', '2'])
+    """
+
+    def __init__(self, path: Path, fingerprint: dict, *, restart: bool = False):
+        super().__init__(path)
+        self.progress = self.path.with_name(self.path.name + ".progress.json")
+        self.fingerprint = json.loads(json.dumps(fingerprint))
+        self.restart = restart
+        self.covered = 0
+        self.failures: list[tuple[str, str, str]] = []
+        self._bytes = 0
+
+    def _saved(self) -> dict | None:
+        if self.restart or not (self.progress.is_file() and self.tmp.is_file()):
+            return None
+        try:
+            state = json.loads(self.progress.read_text())
+            state["covered"], state["bytes"] = int(state["covered"]), int(state["bytes"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # a damaged progress file: start over
+        if state.get("fingerprint") != self.fingerprint:
+            raise CLIError(
+                f"{self.tmp} is an interrupted run with another model, input or options; run "
+                "the same command to resume it, or pass --restart to start over"
+            )
+        return state
+
+    def __enter__(self):
+        state = self._saved()
+        if state is None or self.tmp.stat().st_size < state["bytes"]:
+            self.tmp.unlink(missing_ok=True)
+            self.progress.unlink(missing_ok=True)
+            return self
+        with open(self.tmp, "r+b") as f:  # rows written after the last checkpoint go
+            f.truncate(state["bytes"])
+        self.covered, self._bytes = state["covered"], state["bytes"]
+        self.rows = int(state.get("rows", 0))
+        self.failures = [tuple(f) for f in state.get("failures", [])]
+        self._header = self._bytes == 0
+        return self
+
+    def checkpoint(self, covered: int, failures) -> None:
+        """Record that the first ``covered`` records are done (``failures`` among them)."""
+        self.covered = int(covered)
+        self.failures.extend(tuple(f) for f in failures)
+        self._bytes = self.tmp.stat().st_size if self.tmp.exists() else 0
+        state = {"fingerprint": self.fingerprint, "covered": self.covered, "bytes": self._bytes,
+                 "rows": self.rows, "failures": [list(f) for f in self.failures]}
+        staged = self.progress.with_name(self.progress.name + ".tmp")
+        staged.write_text(json.dumps(state))
+        os.replace(staged, self.progress)
+
+    def commit(self, empty_columns=None) -> None:
+        super().commit(empty_columns)
+        self.progress.unlink(missing_ok=True)
+
+    def __exit__(self, *exc):
+        if not self._committed and self.covered == 0:
+            self.tmp.unlink(missing_ok=True)
+            self.progress.unlink(missing_ok=True)
+        return False
+
+
 class NpyRows(_StagedFile):
     """Write rows of a 2-D float32 array to ``path`` (``.npy``) without holding them all.
 
@@ -164,14 +253,17 @@ def failure_line(source: str, reason: str) -> str:
     return reason if base in reason else f"{source}: {reason}"
 
 
-def report_failures(failures: list[tuple[str, str, str]], path: Path, *, prog: str) -> None:
+def report_failures(failures: list[tuple[str, str, str]], path: Path, *, prog: str,
+                    flags=None) -> None:
     """List failed records on stderr (the first few) and write them all to ``path``.
 
-    A stale failure file from an earlier run is removed when nothing failed.
+    A stale failure file from an earlier run is removed when nothing failed. Hints in the
+    reasons name the command's flags (``flags``: its option strings), not Python keywords.
     """
     if not failures:
         path.unlink(missing_ok=True)
         return
+    failures = [(rid, source, cli_hints(reason, flags)) for rid, source, reason in failures]
     pd.DataFrame(failures, columns=list(FAILURE_COLUMNS)).to_csv(path, index=False)
     print(f"{prog}: {len(failures)} record(s) failed and were skipped:", file=sys.stderr)
     for _, source, reason in failures[:_SHOWN_FAILURES]:

@@ -8,11 +8,9 @@ import sys
 import numpy as np
 import pandas as pd
 
+from ._args import add_command, add_input_options, checked_value, print_notes
 from ._errors import EXIT_FAILURES, EXIT_OK, CLIError
-from ._inputs import open_for_model
-from ._loop import add_command, add_input_options, checked_value, print_notes, run_over_input
-from ._models import load_model
-from ._outputs import CsvStream, check_output, report_failures, sibling
+from ._outputs import ResumableCsv, check_output, report_failures, sibling
 
 DESCRIPTION = """\
 Run a model saved with ECGClassifier.save or ECGRegressor.save over every record of INPUT and
@@ -34,6 +32,9 @@ y_<label> (0/1 at the card's per-label thresholds, or --threshold) for multilabe
 models, prediction (most probable class) for multiclass models, and prediction (or
 prediction_<k>) for regressors. Records that cannot be read or do not fit the model are
 skipped, listed on stderr and in <out stem>.failures.csv, and the exit code is then 1.
+
+An interrupted run (Ctrl-C, a killed job) keeps <out>.partial and <out>.progress.json: the
+same command resumes after the last finished batch (--restart starts over).
 """
 
 
@@ -43,6 +44,9 @@ def _threshold(text: str):
     return checked_value(text, float, lambda v: 0.0 < v < 1.0,
                          expected="'card' or a probability",
                          invalid="a threshold must lie in (0, 1)")
+
+
+_FLAGS: set[str] = set()  # the option strings of the command, set by add_parser
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -62,6 +66,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     thresholds.add_argument("--threshold", type=_threshold, default="card", metavar="P",
                             help="one probability threshold for every label instead")
     add_input_options(parser)
+    parser.add_argument("--restart", action="store_true",
+                        help="start over instead of resuming an interrupted run into --out")
+    _FLAGS.update(parser._option_string_actions)
     parser.set_defaults(run=run, threshold="card")
     return parser
 
@@ -108,8 +115,36 @@ def _resolve_thresholds(est, choice) -> np.ndarray | None:
     return np.asarray(card, dtype=np.float64).reshape(-1)
 
 
+def run_over_input(*args, **kwargs):
+    """:func:`ecgsk._cli._loop.run_over_input`, imported when a run starts (it loads torch)."""
+    from ._loop import run_over_input as run_loop
+
+    return run_loop(*args, **kwargs)
+
+
+def _fingerprint(args, model, inp, thresholds) -> dict:
+    """What must not change between an interrupted run and its resumption."""
+    import hashlib
+
+    card = (model.path / "card.json").read_bytes()
+    weights = model.path / "weights.safetensors"
+    ids = "\n".join(str(i) for i in inp.dataset.ids).encode()
+    return {
+        "model": hashlib.sha256(card).hexdigest(),
+        "weights": [weights.stat().st_size, weights.stat().st_mtime_ns],
+        "input": str(inp.path.resolve()),
+        "records": hashlib.sha256(ids).hexdigest(),
+        "n_records": len(inp.dataset),
+        "thresholds": None if thresholds is None else [float(t) for t in thresholds],
+        "options": [args.no_preprocessing, args.n_times, args.sfreq, args.leads],
+    }
+
+
 def run(args) -> int:
     """Run ``ecgsk predict``; return the exit code."""
+    from ._inputs import open_for_model
+    from ._models import load_model
+
     out = check_output(args.out, suffixes=(".csv",))
     model = load_model(args.model, device=args.device)
     if model.kind == "encoder":
@@ -123,16 +158,41 @@ def run(args) -> int:
     est.batch_size = args.batch_size
     thresholds = None if model.kind == "regressor" else _resolve_thresholds(est, args.threshold)
 
-    with CsvStream(out) as stream:
-        def consume(ids, X):
-            if model.kind == "regressor":
-                stream.write(_regressor_frame(est, ids, X))
-            else:
-                stream.write(_classifier_frame(est, ids, X, thresholds))
+    with ResumableCsv(out, _fingerprint(args, model, inp, thresholds),
+                      restart=args.restart) as stream:
+        if stream.covered:
+            print(f"ecgsk predict: resuming after {stream.covered} of {len(inp.dataset)} "
+                  "record(s) done by an interrupted run", file=sys.stderr)
 
-        result = run_over_input(inp, pipe, args, model, consume, desc="predict")
+        def frame(ids, X):
+            if model.kind == "regressor":
+                return _regressor_frame(est, ids, X)
+            return _classifier_frame(est, ids, X, thresholds)
+
+        def consume(ids, X):
+            """Write the batch's predictions; return the records whose outputs are not finite."""
+            from ..estimators._base import NonFiniteOutputs
+
+            try:
+                stream.write(frame(ids, X))
+                return []
+            except NonFiniteOutputs as exc:
+                bad = set(exc.rows)
+            good = [i for i in range(len(ids)) if i not in bad]
+            if good:
+                stream.write(frame([ids[i] for i in good], X[good]))
+            reason = ("the model's outputs are NaN or infinite (its weights are corrupt or "
+                      "diverged, or the record holds extreme values)")
+            return [(i, reason) for i in sorted(bad)]
+
+        earlier = list(stream.failures)
+        result = run_over_input(inp, pipe, args, model, consume, desc="predict",
+                                start=stream.covered, on_batch=stream.checkpoint)
         stream.commit(empty_columns=["record_id"])
-    report_failures(result.failures, sibling(out, "failures"), prog="ecgsk predict")
+    result.failures = sorted(result.failures + earlier, key=lambda failure: failure[1])
+    result.n_done = stream.rows  # this run's and the interrupted runs' rows
+    report_failures(result.failures, sibling(out, "failures"), prog="ecgsk predict",
+                    flags=_FLAGS)
     if not args.quiet:
         print(f"ecgsk predict: {result.n_done} of {result.n_records} record(s) -> {out}",
               file=sys.stderr)

@@ -17,8 +17,6 @@ from ..io._common import check_errors_option
 from ..io._convert import PREPROCESSING_ATTR, open_store
 from ..io._items import (
     ItemSpec,
-    check_preprocessing,
-    describe_preprocessing,
     find_record_files,
     find_reference,
     fit_once,
@@ -27,6 +25,7 @@ from ..io._items import (
     scan_header,
 )
 from ..leads import STANDARD_12, canonical_lead_names
+from ..preprocessing._introspection import check_preprocessing, describe_preprocessing
 
 _ZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray")
 
@@ -85,10 +84,12 @@ class ECGDataset(Dataset):
           its size); each record's samples are read when its item is asked for.
     preprocessing : sklearn transformer, optional
         Applied to each item as ``x[None]``, for example
-        ``make_deepecg_preprocessing(500)``. An unfitted one made of
-        :mod:`ecgsk.preprocessing` steps is cloned and fitted once, on the
-        first item (those steps learn nothing from data); any other unfitted
-        one is refused (``ValueError``): fit it on your training ECGs first.
+        ``make_deepecg_preprocessing(500)`` fitted on the training ECGs. An
+        unfitted one whose steps learn nothing from the data (for example
+        ``make_deepecg_preprocessing(500, normalize="record")``) is cloned and
+        fitted once, on the first item; any other unfitted one (the default
+        cohort amplitude gain learns from the data) is refused
+        (``ValueError``): fit it on your training ECGs first.
         Its input rate and lead order are checked against the items.
     sfreq : float, optional
         Sampling rate in Hz of the items before ``preprocessing``. For a
@@ -147,8 +148,10 @@ class ECGDataset(Dataset):
     >>> from ecgsk.datasets import ECGDataset, load_ptbxl_sample
     >>> from ecgsk.preprocessing import make_deepecg_preprocessing
     >>> path = os.path.join(tempfile.mkdtemp(), "cohort.npy")
-    >>> np.save(path, load_ptbxl_sample().signals[:8])
-    >>> ds = ECGDataset(path, sfreq=500, preprocessing=make_deepecg_preprocessing(500))
+    >>> signals = load_ptbxl_sample().signals[:8]
+    >>> np.save(path, signals)
+    >>> pipe = make_deepecg_preprocessing(500).fit(signals)  # learns the cohort gain
+    >>> ds = ECGDataset(path, sfreq=500, preprocessing=pipe)
     >>> len(ds), ds.shape, ds.sfreq, ds.ids[:2]
     (8, (8, 12, 2500), 250.0, ['0', '1'])
     >>> ds[0].shape, ds[0].dtype

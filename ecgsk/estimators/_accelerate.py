@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+import torch
 from skorch.hf import AccelerateMixin
 
 from ._classifier import ECGClassifier
@@ -20,18 +21,20 @@ from ._regressor import ECGRegressor
 
 
 class _ECGAccelerateMixin(AccelerateMixin):
-    """Adapts skorch's ``AccelerateMixin`` to the ECG estimators' own training step.
+    """Composes skorch's ``AccelerateMixin`` with the ECG estimators.
 
-    The ECG estimators already run their forward pass under autocast and their backward pass
-    through a hook, sample their own batches and resolve their own device; this adapter routes
-    those through the accelerator instead of replacing the steps, so resumable checkpoints,
-    time budgets, LR schedules and the pretrainer's multi-objective step keep working.
+    The mixin's own initialisation, training step (accumulation, autocast, backward),
+    loaders (sharded by the accelerator) and gathered evaluation are used as they are; this
+    class adds what the ECG estimators need on top: the device comes from the accelerator,
+    validation predictions and losses are gathered across processes (so early stopping and
+    the choice of the best epoch agree everywhere), embeddings are gathered like predictions,
+    and ``verbose=0`` stays silent.
     """
 
     # ------------------------------------------------------------------ set-up
     def _check_params(self):
         super()._check_params()
-        if self.device not in (None, "auto"):
+        if self.device is not None:
             raise ValueError(
                 f"device={self.device!r}: with an accelerator, the accelerator places the "
                 "network (one device per process); leave device=None"
@@ -48,82 +51,37 @@ class _ECGAccelerateMixin(AccelerateMixin):
                     "process draws the same validation split and the same initial weights"
                 )
 
-    def _initialize_callbacks(self):
-        if self.callbacks__print_log__sink == "auto" and not self.verbose:
-            # the mixin would print through accelerator.print, which ignores verbose=0
+    def _resolve_device(self) -> str:
+        return str(self.accelerator.device)
+
+    def _skorch_device(self):
+        return None  # skorch moves nothing: the accelerator places modules and batches
+
+    def initialize_callbacks(self):
+        if not self.verbose and self.callbacks__print_log__sink == getattr(
+            self.accelerator, "print", None
+        ):
+            # the accelerator's print ignores verbose=0
             self.callbacks__print_log__sink = print
-        return super()._initialize_callbacks()
-
-    def _validate_params(self):
-        # skip the mixin's device check: our device is resolved to the accelerator's below
-        super(AccelerateMixin, self)._validate_params()
-
-    def _resolved_device(self):
-        return _DeviceOf(self)
-
-    def initialize(self):
-        super(AccelerateMixin, self).initialize()
-        self._initialize_accelerator()
-        return self
-
-    def _initialize_accelerator(self):
-        if self._wrapped_with_accelerator:
-            return self
-        # only the network and its optimiser: the ECG losses hold no parameters, and DDP
-        # refuses to wrap a module without any
-        self.module_ = self.accelerator.prepare(self.module_)
-        self.optimizer_ = self.accelerator.prepare(self.optimizer_)
-        self._wrapped_with_accelerator = True
-        return self
+        return super().initialize_callbacks()
 
     def _amp_enabled(self) -> bool:
         return False  # the accelerator's own mixed_precision setting applies instead
 
-    def _autocast(self):
-        return self.accelerator.autocast()
-
-    def _backward(self, loss):
-        self.accelerator.backward(loss)
-
-    # ------------------------------------------------------------------ data
-    def get_iterator(self, dataset, training=False):
-        # the ECG estimators' loaders; only training loaders are sharded (_distribute_loader)
-        return super(AccelerateMixin, self).get_iterator(dataset, training=training)
-
-    def _distribute_loader(self, loader):
-        return self.accelerator.prepare_data_loader(loader)
-
     def _steps_per_epoch(self, n_train: int) -> int:
         return max(math.ceil(super()._steps_per_epoch(n_train) / self.accelerator.num_processes), 1)
 
-    # ------------------------------------------------------------------ steps
-    def train_step_single(self, batch, **fit_params):
-        return super(AccelerateMixin, self).train_step_single(batch, **fit_params)
+    # ------------------------------------------------------------------ gathering
+    def validation_step(self, batch, **fit_params):
+        step = super().validation_step(batch, **fit_params)
+        losses = self.accelerator.gather(step["loss"].detach().reshape(1))
+        y_pred = step["y_pred"]
+        if isinstance(y_pred, torch.Tensor):
+            y_pred = self.accelerator.gather_for_metrics(y_pred)
+        return {"loss": losses.mean(), "y_pred": y_pred}
 
-    def evaluation_step(self, batch, training=False):
-        # inference after training runs on the whole input in each process: nothing to gather
-        return super(AccelerateMixin, self).evaluation_step(batch, training=training)
-
-    def _write_checkpoint(self):
-        if self.accelerator.is_main_process:
-            super()._write_checkpoint()
-
-
-class _DeviceOf:
-    """Context manager: ``net.device`` reads as the accelerator's device while it is open."""
-
-    def __init__(self, net):
-        self.net = net
-
-    def __enter__(self):
-        self.param = self.net.__dict__.get("device")
-        device = str(self.net.accelerator.device)
-        self.net.__dict__["device"] = device
-        return device
-
-    def __exit__(self, *exc):
-        self.net.__dict__["device"] = self.param
-        return False
+    def _gather(self, out):
+        return self.accelerator.gather_for_metrics(out)
 
 
 _DOC = """{base} trained on several processes through Hugging Face Accelerate.
@@ -146,6 +104,8 @@ _DOC = """{base} trained on several processes through Hugging Face Accelerate.
 
     Notes
     -----
+    Training and prediction batches are sharded across the processes and predictions are
+    gathered, so every process ends with the same network and the same outputs.
     ``batch_size`` is per process: the effective batch is ``batch_size * num_processes``.
     ``max_time`` needs a single process, and several processes need an integer
     ``random_state``. Only the main process writes checkpoints.

@@ -14,6 +14,8 @@ import math
 import torch
 from torch import nn
 
+from ..ssl._masking import random_lead_mask
+
 
 class ECGAugment(nn.Module):
     """Random, per-ECG augmentation of a batch ``(B, n_leads, n_times)``.
@@ -161,14 +163,32 @@ class ECGAugment(nn.Module):
             shift = shift * (torch.rand(batch, 1, device=dev) < self.p_time_shift)
             idx = (torch.arange(n_times, device=dev) - shift) % n_times
             x = x.gather(2, idx.unsqueeze(1).expand(batch, n_leads, n_times))
-        if self.p_lead_mask > 0 and n_leads > 1:
-            drop = torch.rand(batch, n_leads, 1, device=dev) < self.lead_mask_rate
-            # keep at least one lead per ECG: never drop the lead with the largest draw
-            keep_one = torch.rand(batch, n_leads, 1, device=dev)
-            keep_one = keep_one == keep_one.amax(dim=1, keepdim=True)
-            drop = drop & ~keep_one & (torch.rand(batch, 1, 1, device=dev) < self.p_lead_mask)
-            x = x.masked_fill(drop, 0.0)
+        if self.p_lead_mask > 0 and n_leads > 1 and self.lead_mask_rate > 0:
+            # the random lead masking of pretraining (at least one lead kept), for the chosen ECGs
+            masked, _ = random_lead_mask(x, min(self.lead_mask_rate, 1.0 - 1e-6))
+            x = torch.where(torch.rand(batch, 1, 1, device=dev) < self.p_lead_mask, masked, x)
         return x
+
+
+class Augmenter:
+    """The train-time augmentation of an estimator as a plain callable (not a net component).
+
+    Kept out of the net's torch components so that nothing (a device move, Accelerate's
+    ``prepare``) handles it: it has no parameters and follows the input's device.
+
+    Parameters
+    ----------
+    module : ECGAugment or None
+        None: the identity.
+    """
+
+    def __init__(self, module: ECGAugment | None):
+        self.module = module
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.module is None:
+            return x
+        return self.module.train()(x)
 
 
 def build_augment(augment) -> ECGAugment | None:

@@ -8,29 +8,21 @@ import warnings
 import numpy as np
 import pandas as pd
 import torch
-from scipy.special import expit, softmax
+from scipy.special import softmax
 from sklearn.base import ClassifierMixin
-from sklearn.metrics import roc_auc_score
+from sklearn.utils.multiclass import type_of_target
 
 from ..labels import DEEPECG_LABELS
-from ._base import _ECGNet
+from ..metrics import roc_auc_macro_score
+from ._links import BinaryProbabilities, Logits, Sigmoid, Softmax
 from ._losses import build_loss, resolve_pos_weight
 from ._persistence import PersistenceMixin
+from ._supervised import _SupervisedECGNet
 
 _THRESHOLD_METHODS = ("youden", "f1")
 
 
-def _macro_auroc(y_true: np.ndarray, score: np.ndarray) -> float:
-    """Mean one-vs-rest AUROC over the columns of ``y_true`` holding both classes (NaN if none)."""
-    aucs = [
-        roc_auc_score(y_true[:, k], score[:, k])
-        for k in range(y_true.shape[1])
-        if 0 < y_true[:, k].sum() < y_true.shape[0]
-    ]
-    return float(np.mean(aucs)) if aucs else float("nan")
-
-
-class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
+class ECGClassifier(PersistenceMixin, ClassifierMixin, _SupervisedECGNet):
     """Deep-learning ECG classifier (binary, multiclass or multilabel) with sklearn's API.
 
     A skorch ``NeuralNet`` that builds its network from the ``ecgsk.nn`` registry with the lead
@@ -40,8 +32,12 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
 
     Parameters
     ----------
-    module : str, torch.nn.Module class or instance, default="deepecg-sl"
-        A name from :func:`ecgsk.nn.list_models`, or a module class called with ``n_leads``,
+    module : "auto", str, torch.nn.Module class or instance, default="auto"
+        ``"auto"`` builds the published DeepECG-SL (``"deepecg-sl"``) on a GPU and
+        ``"xresnet1d50"`` on a CPU, where DeepECG-SL (1.2 GFLOP per 10 s ECG) trains too slowly
+        for a time budget to give it more than a few epochs; the network used is
+        ``module_name_`` and is printed when ``verbose``. Otherwise
+        a name from :func:`ecgsk.nn.list_models`, or a module class called with ``n_leads``,
         ``n_times``, ``n_outputs`` and the ``module__*`` parameters, or an instance (copied at
         every fit). ``module__<name>=value`` parameters go to the model constructor.
     loss : {"bce", "focal", "asymmetric"} or torch.nn.Module, default="bce"
@@ -90,13 +86,15 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
         amplitude scaling, time shift); a dict holds :class:`ecgsk.estimators.ECGAugment`
         options. Never applied at prediction time.
     amp : "auto" or bool, default="auto"
-        Mixed precision on CUDA (``torch.autocast`` and a gradient scaler); no effect on CPU.
+        Mixed precision on CUDA: bfloat16 ``torch.autocast`` on GPUs that support it (no
+        gradient scaling needed); no effect on CPU or older GPUs.
     num_workers : int, default=0
         DataLoader worker processes (useful for lazy datasets).
     checkpoint_dir : str or path, optional
         Where every fit writes its per-epoch checkpoint, in a new ``run-*`` directory of its own
-        (so parallel fits never collide). By default a temporary directory, removed after a
-        fit that was not interrupted.
+        (so parallel fits never collide). By default nothing is written: the best weights for
+        early stopping are kept in memory, and an interrupted fit continues from memory with
+        ``warm_start=True``.
     resume : str or path, optional
         A checkpoint file, run directory or ``checkpoint_dir`` (its latest run) to continue an
         interrupted fit from its last completed epoch; ``fit`` must get the same data.
@@ -108,7 +106,7 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
         Print the per-epoch table (0 silences it).
     warm_start : bool, default=False
         Keep the trained weights across calls to ``fit``; after an interrupted fit, continue it
-        from its last checkpoint.
+        where it stopped (same split, schedule and early-stopping state).
     encoder : fitted ECGPretrainer, folder or torch.nn.Module, optional
         Start from a pretrained encoder (``ECGPretrainer``, or a folder written by its
         ``save``) instead of ``module``: a copy gets a new head for the targets.
@@ -131,6 +129,8 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
     task_ : {"binary", "multiclass", "multilabel"}
     thresholds_ : ndarray of shape (n_labels,) or None
         Decision thresholds of ``predict`` (None for multiclass targets).
+    module_name_ : str
+        The network trained: the registry name (what ``module="auto"`` chose) or the class name.
     n_leads_, n_times_ : int
         Input shape seen in ``fit``; other shapes are refused.
     n_outputs_ : int
@@ -148,7 +148,10 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
     interrupted_ : bool
         True if training was interrupted before its end (see ``warm_start`` and ``resume``).
     checkpoint_path_ : str or None
-        The checkpoint written by the last fit (None once a temporary one is removed).
+        The checkpoint file written by the last fit (None without ``checkpoint_dir`` or
+        ``resume``).
+    split_ : tuple of two index arrays, "predefined" or None
+        The training and validation indices of the last fit.
 
     See Also
     --------
@@ -174,11 +177,11 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
     _score_lower_is_better = False
 
     def __init__(
-        self, module="deepecg-sl", *, loss="bce", pos_weight=None, threshold="youden", **kwargs
+        self, module="auto", *, loss="bce", pos_weight=None, threshold="youden", **kwargs
     ):
         self.pos_weight = pos_weight
         self.threshold = threshold
-        # the shared training parameters (lr, batch_size, ...) are those of _ECGNet
+        # the shared training parameters (lr, batch_size, ...) are those of _SupervisedECGNet
         super().__init__(module, loss=loss, **kwargs)
 
     def __sklearn_tags__(self):
@@ -192,7 +195,17 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
         if y is None:
             raise ValueError(f"{name} is None: a classifier needs targets")
         if isinstance(y, pd.DataFrame):
-            return y.to_numpy(), [str(c) if not isinstance(c, str) else c for c in y.columns]
+            names = [str(c) if not isinstance(c, str) else c for c in y.columns]
+            empty = [i for i, c in enumerate(names) if not c.strip()]
+            if empty:
+                raise ValueError(f"{name} has label columns without a name (positions {empty})")
+            seen = pd.Index(names)
+            if seen.has_duplicates:
+                dup = sorted(set(seen[seen.duplicated()]))
+                raise ValueError(
+                    f"{name} has duplicate label columns {dup}: each label must be one column"
+                )
+            return y.to_numpy(), names
         if isinstance(y, pd.Series):
             return y.to_numpy(), None
         if isinstance(y, torch.Tensor):
@@ -236,7 +249,7 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
                 f"{int(np.argmax(missing))}); remove those ECGs or label them"
             )
 
-    def _encode_targets_fit(self, y, n):
+    def _encode_targets_fit(self, y, n, groups=None):
         arr, names = self._as_array(y, "y")
         if arr.ndim == 0 or arr.shape[0] != n:
             rows = 0 if arr.ndim == 0 else arr.shape[0]
@@ -254,6 +267,11 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
                 classes = np.arange(n_labels)
             positives = y_enc.sum(axis=0)
             constant = np.flatnonzero((positives == 0) | (positives == n))
+            if constant.size == n_labels:
+                raise ValueError(
+                    f"every one of the {n_labels} labels of y has a single class (all 0 or all "
+                    "1): there is nothing to learn; check the label matrix"
+                )
             if constant.size:
                 shown = ", ".join(repr(classes[k]) for k in constant[:8])
                 more = f" and {constant.size - 8} more" if constant.size > 8 else ""
@@ -274,6 +292,13 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
                 f"shape {arr.shape}"
             )
         self._check_1d_nan(arr, "y")
+        if arr.dtype.kind == "f" and type_of_target(arr) == "continuous":
+            example = arr[np.flatnonzero(arr != np.round(arr))[0]]
+            raise ValueError(
+                f"y holds continuous values (e.g. {example!r}): ECGClassifier needs class labels "
+                "(or a 0/1 matrix for multilabel targets); use ECGRegressor for a continuous "
+                "target"
+            )
         classes, idx = np.unique(arr, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(
@@ -335,19 +360,16 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
             key = np.where(key == -2, values[np.argmax(counts)], key)
         return key
 
-    def _resolve_class_weight(self, y_enc):
-        y_train = self._dataset_targets(self.fit_datasets_[0])
+    def _resolve_class_weight(self, y_train):
         return resolve_pos_weight(self.pos_weight, y_train, self.task_, self.n_outputs_)
 
     def _build_criterion(self):
         return build_loss(self.loss, self.task_, getattr(self, "pos_weight_", None))
 
-    def _choose_monitor(self):
-        valid = self.fit_datasets_[1]
-        if valid is None:
+    def _choose_monitor(self, y_valid):
+        if y_valid is None:
             return self._score_name
-        y_val = self._dataset_targets(valid)
-        onehot = self._onehot(y_val)
+        onehot = self._onehot(y_valid)
         has_both = ((onehot.sum(axis=0) > 0) & (onehot.sum(axis=0) < len(onehot))).any()
         if not has_both:
             warnings.warn(
@@ -365,9 +387,10 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
         return np.asarray(y_enc, dtype=np.float32)
 
     def _validation_score(self, y_true, logits):
+        """Macro AUROC of the validation logits (monotone in the probabilities)."""
         if self.task_ == "multiclass":
-            return _macro_auroc(self._onehot(y_true), softmax(logits, axis=1))
-        return _macro_auroc(np.asarray(y_true).reshape(len(logits), -1), logits)
+            return roc_auc_macro_score(self._onehot(y_true), softmax(logits, axis=1))
+        return roc_auc_macro_score(np.asarray(y_true).reshape(len(logits), -1), logits)
 
     # ------------------------------------------------------------------ thresholds
     def _check_params(self):
@@ -415,9 +438,21 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
             self.thresholds_ = thresholds
             return
         y_val = self._dataset_targets(valid_dataset).reshape(-1, n_labels)
-        proba = expit(self._logits(valid_dataset).astype(np.float64))
+        proba = self._predict_with("predict_proba", valid_dataset)
+        if self.task_ == "binary":
+            proba = proba[:, 1:]
         positives = y_val.sum(axis=0)
         usable = np.flatnonzero((positives > 0) & (positives < len(y_val)))
+        fallback = np.setdiff1d(np.arange(n_labels), usable)
+        if fallback.size:
+            names = self.classes_ if self.task_ == "multilabel" else self.classes_[1:]
+            shown = ", ".join(repr(names[k]) for k in fallback[:8])
+            more = f" and {fallback.size - 8} more" if fallback.size > 8 else ""
+            warnings.warn(
+                f"the validation split lacks a class of {fallback.size} label(s) ({shown}{more}): "
+                f"their decision threshold falls back to 0.5 instead of threshold={thr!r}",
+                UserWarning, stacklevel=3,
+            )
         if usable.size:
             from ..metrics import select_thresholds
 
@@ -440,13 +475,7 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
             (binary) or ``(n_ecgs, n_classes)`` summing to one (multiclass), columns in the
             order of ``classes_``.
         """
-        logits = self._logits(X).astype(np.float64)
-        if self.task_ == "multiclass":
-            return softmax(logits, axis=1)
-        proba = expit(logits)
-        if self.task_ == "binary":
-            return np.column_stack([1.0 - proba[:, 0], proba[:, 0]])
-        return proba
+        return self._predict_with("predict_proba", X)
 
     def predict(self, X):
         """Predicted labels.
@@ -480,8 +509,20 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
         -------
         ndarray
         """
-        logits = self._logits(X)
-        return logits[:, 0] if self.task_ == "binary" else logits
+        return self._predict_with("decision_function", X)
+
+    # ------------------------------------------------------------------ export
+    _export_outputs = ("predict_proba", "decision_function", "transform")
+
+    def _inference_graph(self, net, output):
+        """``(module, columns, output shape, extra card entries)`` computing ``output``."""
+        classes = np.asarray(self.classes_).tolist()
+        if output == "decision_function":
+            squeeze = self.task_ == "binary"
+            shape = ["batch"] if squeeze else ["batch", int(self.n_outputs_)]
+            return Logits(net, squeeze), None if squeeze else classes, shape, {}
+        link = {"binary": BinaryProbabilities, "multiclass": Softmax, "multilabel": Sigmoid}
+        return link[self.task_](net), classes, ["batch", len(classes)], {}
 
     # ------------------------------------------------------------------ released weights
     @classmethod
@@ -595,7 +636,7 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _ECGNet):
         >>> clf.thresholds_[list(clf.classes_).index("Afib")]  # doctest: +SKIP
         0.2
         """
-        from ._released import load_deepecg
+        from ..released import load_deepecg
 
         return load_deepecg(cls, path, kind=kind, device=device, thresholds=thresholds,
                             trust_checkpoint=trust_checkpoint)

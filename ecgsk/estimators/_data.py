@@ -10,8 +10,16 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pandas as pd
 import torch
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import (
+    BatchSampler,
+    Dataset,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    Subset,
+)
 
 
 class ArrayDataset(Dataset):
@@ -68,6 +76,48 @@ class LazyDataset(Dataset):
         return x, y
 
 
+class PretextDataset(Dataset):
+    """ECGs and patient ids for pretraining: items ``({"x": ecg, "groups": id}, id)``.
+
+    The network (``SSLPretextModel``) receives both as keyword arguments through skorch's
+    ``infer``; ECGs are cut to the ``n_times`` samples the segments cover.
+
+    Parameters
+    ----------
+    dataset : ArrayDataset or LazyDataset
+        ECGs with the patient ids as targets.
+    n_times : int
+        Samples kept per ECG.
+    """
+
+    def __init__(self, dataset, n_times: int):
+        self.dataset = dataset
+        self.n_times = int(n_times)
+
+    @property
+    def y(self):
+        return self.dataset.y
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        x, ids = self.dataset[i]
+        return {"x": x[..., : self.n_times], "groups": ids}, ids
+
+    def __getitems__(self, indices):
+        if not hasattr(self.dataset, "__getitems__"):
+            return [self[i] for i in indices]  # collated by the DataLoader
+        x, ids = self.dataset.__getitems__(indices)
+        return {"x": x[..., : self.n_times], "groups": ids}, ids
+
+
+def _unwrap(dataset):
+    while isinstance(dataset, (Subset, PretextDataset)):
+        dataset = dataset.dataset
+    return dataset
+
+
 def batch_already_collated(batch):
     """Collate function for :class:`ArrayDataset`, whose ``__getitems__`` returns a batch."""
     return batch
@@ -78,16 +128,16 @@ def is_internal_dataset(dataset) -> bool:
 
     A ``Subset`` of a user dataset is not one: it still needs wrapping in :class:`LazyDataset`.
     """
+    if isinstance(dataset, PretextDataset):
+        return True
     while isinstance(dataset, Subset):
         dataset = dataset.dataset
-    return isinstance(dataset, (ArrayDataset, LazyDataset))
+    return isinstance(dataset, (ArrayDataset, LazyDataset, PretextDataset))
 
 
 def is_array_backed(dataset) -> bool:
     """True for an :class:`ArrayDataset`, possibly inside (nested) ``Subset`` objects."""
-    while isinstance(dataset, Subset):
-        dataset = dataset.dataset
-    return isinstance(dataset, ArrayDataset)
+    return isinstance(_unwrap(dataset), ArrayDataset)
 
 
 def first_ecg_shape(dataset) -> tuple[int, int]:
@@ -105,30 +155,71 @@ def first_ecg_shape(dataset) -> tuple[int, int]:
     return int(shape[0]), int(shape[1])
 
 
-class DeadlineLoader:
-    """Iterate a data loader until a ``time.monotonic()`` deadline, then end the epoch early.
+class DeadlineBatches(Sampler):
+    """A batch sampler that ends the epoch once a ``time.monotonic()`` deadline has passed.
 
-    At least one batch is drawn per epoch. ``len`` is that of the wrapped loader (what a
-    progress bar expects for a full epoch).
+    The deadline is checked each time the next batch is requested, so with ``num_workers=0``
+    an epoch ends after the batch during which the budget ran out. At least one batch is
+    drawn per epoch. ``len`` is that of the wrapped sampler (what a progress bar expects for
+    a full epoch). Being a sampler, it stays in place when a distributed launcher shards the
+    loader.
 
     Examples
     --------
     >>> import time
-    >>> list(DeadlineLoader([1, 2, 3], deadline=time.monotonic() - 1))
-    [1]
-    >>> list(DeadlineLoader([1, 2, 3], deadline=time.monotonic() + 60))
-    [1, 2, 3]
+    >>> from torch.utils.data import BatchSampler, SequentialSampler
+    >>> batches = BatchSampler(SequentialSampler(range(6)), batch_size=2, drop_last=False)
+    >>> list(DeadlineBatches(batches, deadline=time.monotonic() - 1))
+    [[0, 1]]
+    >>> list(DeadlineBatches(batches, deadline=time.monotonic() + 60))
+    [[0, 1], [2, 3], [4, 5]]
     """
 
-    def __init__(self, loader, deadline: float):
-        self.loader = loader
+    def __init__(self, batch_sampler, deadline: float):
+        self.batch_sampler = batch_sampler
         self.deadline = deadline
 
     def __len__(self):
-        return len(self.loader)
+        return len(self.batch_sampler)
 
     def __iter__(self):
-        for batch in self.loader:
-            yield batch
-            if time.monotonic() >= self.deadline:
+        for i, batch in enumerate(self.batch_sampler):
+            if i > 0 and time.monotonic() >= self.deadline:
                 return
+            yield batch
+
+
+def training_batches(dataset, *, batch_size, shuffle, drop_last, generator, deadline):
+    """The batch sampler of a training epoch that honours a deadline."""
+    sampler = (RandomSampler(dataset, generator=generator) if shuffle
+               else SequentialSampler(dataset))
+    return DeadlineBatches(BatchSampler(sampler, batch_size, drop_last), deadline)
+
+
+def align_to_ids(X, y):
+    """``y`` in the order of a dataset's ``ids`` when both carry record ids (else unchanged).
+
+    A pandas ``y`` with a non-default index is matched to the ids of a dataset that has
+    them (e.g. ``ecgsk.datasets.ECGDataset``): reordered when it holds the same ids, refused
+    when it does not; rows are never matched by position silently.
+    """
+    ids = getattr(X, "ids", None)
+    index = getattr(y, "index", None)
+    if ids is None or index is None or not hasattr(y, "loc"):
+        return y
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return y  # positional targets
+    ids = [str(i) for i in ids]
+    keys = pd.Index([str(i) for i in index])
+    if keys.has_duplicates:
+        raise ValueError("y's index has duplicate record ids; each record needs one row")
+    if set(keys) != set(ids):
+        missing = [i for i in ids if i not in set(keys)][:3]
+        extra = [k for k in keys if k not in set(ids)][:3]
+        raise ValueError(
+            f"y's index does not match the dataset's record ids (ids without a row: {missing}, "
+            f"rows without a record: {extra}); index y by the dataset's ids or pass a plain array"
+        )
+    aligned = y.copy()
+    aligned.index = keys
+    return aligned.loc[ids]

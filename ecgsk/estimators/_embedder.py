@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +11,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 from torch.utils.data import DataLoader, Dataset
 
-from .._validation import check_ecg
-from ._base import resolve_device
+from .._validation import check_ecg, check_positive_int
 from ._data import LazyDataset, first_ecg_shape
+from ._device import resolve_device
+from ._embedding_cache import load_store, save_store
 from ._encoder import load_encoder
 from ._export import ExportMixin
 
@@ -100,8 +99,7 @@ class ECGEmbedder(ExportMixin, TransformerMixin, BaseEstimator):
         """
         if self.encoder is None:
             raise ValueError("ECGEmbedder needs an encoder (a torch module, a folder or a fitted ECGPretrainer)")
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+        check_positive_int(self.batch_size, "batch_size")
         encoder, _ = load_encoder(self.encoder)
         if not hasattr(encoder, "forward_features"):
             raise TypeError(f"{type(encoder).__name__} has no forward_features(x): not an ecgsk encoder")
@@ -165,6 +163,27 @@ class ECGEmbedder(ExportMixin, TransformerMixin, BaseEstimator):
         for start in range(0, len(X), self.batch_size):
             yield X[start : start + self.batch_size]
 
+    # ------------------------------------------------------------------ export
+    _export_outputs = ("transform",)
+
+    def _export_network(self):
+        return self.encoder_
+
+    def _export_input(self, net, n_times):
+        """``(n_leads, n_times, sfreq, leads)``: by default the length ``fit`` saw."""
+        if n_times is None:
+            n_times = getattr(self, "n_times_", None) or getattr(net, "n_times", None)
+            if n_times is None:
+                raise ValueError(
+                    f"the encoder {type(net).__name__} does not record its input length: pass "
+                    "n_times= (samples per lead of the ECGs to embed)"
+                )
+        min_times = int(getattr(net, "min_times", 1))
+        if n_times < min_times:
+            raise ValueError(f"n_times={n_times} is shorter than the encoder's minimum {min_times}")
+        known = (getattr(net, "card_", None) or {}).get("input", {})
+        return int(self.n_leads_), int(n_times), known.get("sfreq"), known.get("leads")
+
     def get_feature_names_out(self, input_features=None):
         """``embedding0``, ``embedding1``, ...: names of the output columns."""
         check_is_fitted(self, "encoder_")
@@ -185,24 +204,12 @@ class ECGEmbedder(ExportMixin, TransformerMixin, BaseEstimator):
     def _load_store(self) -> dict:
         if self.cache is True:
             return _MEMORY_CACHE.setdefault(self.encoder_digest_, {})
-        path = self._cache_file()
-        if not path.exists():
-            return {}
-        with np.load(path) as saved:
-            return {bytes(k): v for k, v in zip(saved["keys"], saved["values"], strict=True)}
+        return load_store(self._cache_file(), self.n_features_out_)
 
     def _save_store(self, store) -> None:
         if self.cache is True:
             return  # the in-memory store was updated in place
-        path = self._cache_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        keys = np.array(list(store), dtype="S16")
-        values = np.stack(list(store.values()))
-        # write then rename: a parallel reader never sees a half-written file
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
-        os.close(fd)
-        np.savez(tmp, keys=keys, values=values)
-        os.replace(tmp, path)
+        save_store(self._cache_file(), store)
 
 
 def _digest_module(module: torch.nn.Module) -> str:

@@ -8,16 +8,21 @@ and lead order when known, how it was pretrained, and the library version).
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 
 import torch
 
-from ._persistence import card_header
+from ._cards import (
+    ENCODER_CARD,
+    ENCODER_FORMAT,
+    ENCODER_VERSION,
+    card_header,
+    plain,
+    read_card,
+    write_card,
+)
 
-ENCODER_CARD = "encoder.json"
 ENCODER_WEIGHTS = "encoder.safetensors"
-ENCODER_FORMAT = "ecgsk-encoder"
 
 
 def save_encoder(encoder, path, *, spec, n_leads, n_times, sfreq=None, leads=None, pretraining=None):
@@ -58,9 +63,16 @@ def save_encoder(encoder, path, *, spec, n_leads, n_times, sfreq=None, leads=Non
     from safetensors.torch import save_model
 
 
+    kwargs = {}
+    for key, value in dict(spec.get("kwargs", {})).items():
+        try:
+            kwargs[key] = plain(value)
+        except TypeError:
+            raise ValueError(f"the encoder's {key}={value!r:.60} cannot be stored in the JSON "
+                             "card") from None
     card = {
-        **card_header(ENCODER_FORMAT, 1),
-        "model": {"name": spec["name"], "kwargs": dict(spec.get("kwargs", {}))},
+        **card_header(ENCODER_FORMAT, ENCODER_VERSION),
+        "model": {"name": spec["name"], "kwargs": kwargs},
         "input": {
             "n_leads": int(n_leads),
             "n_times": int(n_times),
@@ -73,7 +85,7 @@ def save_encoder(encoder, path, *, spec, n_leads, n_times, sfreq=None, leads=Non
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
     save_model(encoder, str(folder / ENCODER_WEIGHTS))
-    (folder / ENCODER_CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False))
+    write_card(folder / ENCODER_CARD, card)
     return folder
 
 
@@ -104,19 +116,8 @@ def load_encoder(source):
     if isinstance(source, torch.nn.Module):
         spec = getattr(source, "ecgsk_spec", None)
         return copy.deepcopy(source), None if spec is None else dict(spec)
-    if type(source).__name__ == "ECGPretrainer":
-        if not hasattr(source, "module_"):
-            raise ValueError(
-                "encoder is an ECGPretrainer that is not fitted. sklearn's clone (used by "
-                "cross_val_score and GridSearchCV) turns an estimator parameter into an unfitted "
-                "copy: pass encoder=pretrainer.encoder_ (a torch module) or the folder written by "
-                "pretrainer.save(path) instead"
-            )
-        return copy.deepcopy(source.encoder_), dict(source.encoder_spec_)
-    if hasattr(source, "module_") and hasattr(source, "check_is_fitted"):
-        source.check_is_fitted()
-        spec = getattr(source, "module_spec_", None)
-        return copy.deepcopy(source.module_), None if spec is None else dict(spec)
+    if hasattr(source, "_pretrained_encoder"):  # a fitted ECG estimator (its own error if not)
+        return source._pretrained_encoder()
     if isinstance(source, (str, Path)):
         return _load_encoder_folder(Path(source))
     raise TypeError(
@@ -128,16 +129,19 @@ def load_encoder(source):
 def _load_encoder_folder(folder: Path):
     from safetensors.torch import load_model
 
-    from ..nn import build_model
+    from ..nn import build_model, list_models
 
     card_path = folder / ENCODER_CARD
     if not card_path.exists():
-        raise FileNotFoundError(f"{card_path} does not exist: not a folder written by ECGPretrainer.save()")
-    card = json.loads(card_path.read_text())
-    if card.get("format") != ENCODER_FORMAT:
-        raise ValueError(f"{card_path} is not an ecgsk encoder card")
+        raise FileNotFoundError(
+            f"{card_path} does not exist: not a folder written by ECGPretrainer.save()"
+        )
+    card = read_card(card_path, ENCODER_FORMAT)
     spec = card["model"]
     shape = card["input"]
+    if spec["name"] not in list_models():  # only registry networks: the card names no code
+        raise ValueError(f"{card_path}: model.name is {spec['name']!r}, which is not a registered "
+                         "ecgsk network (ecgsk.nn.list_models())")
     encoder = build_model(
         spec["name"], n_leads=shape["n_leads"], n_times=shape["n_times"], n_outputs=1, **spec["kwargs"]
     )

@@ -42,9 +42,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ._persistence import card_header
+from ._cards import EXPORT_FORMAT, card_header, parse_card, read_torchscript_card, validate_card
+from ._links import Embeddings
 
-EXPORT_FORMAT = "ecgsk-export"
 EXPORT_VERSION = 1
 INPUT_NAME = "ecg"
 CARD_KEY = "ecgsk_card"
@@ -79,138 +79,19 @@ _RTOL = 1e-4
 _MAX_INLINE_BYTES = 1_500_000_000
 
 
-# ---------------------------------------------------------------------------- inference graphs
-class _Probabilities(nn.Module):
-    """Multilabel probabilities: an independent sigmoid per label."""
-
-    def __init__(self, net: nn.Module):
-        super().__init__()
-        self.net = net
-
-    def forward(self, ecg: Tensor) -> Tensor:
-        return torch.sigmoid(self.net(ecg))
-
-
-class _BinaryProbabilities(nn.Module):
-    """Binary probabilities ``[1 - p, p]`` from the single logit."""
-
-    def __init__(self, net: nn.Module):
-        super().__init__()
-        self.net = net
-
-    def forward(self, ecg: Tensor) -> Tensor:
-        p = torch.sigmoid(self.net(ecg))
-        return torch.cat([1.0 - p, p], dim=1)
-
-
-class _ClassProbabilities(nn.Module):
-    """Multiclass probabilities: softmax over the classes."""
-
-    def __init__(self, net: nn.Module):
-        super().__init__()
-        self.net = net
-
-    def forward(self, ecg: Tensor) -> Tensor:
-        return torch.softmax(self.net(ecg), dim=1)
-
-
-class _Logits(nn.Module):
-    """Raw logits; the single column of a binary classifier as a 1-D output."""
-
-    def __init__(self, net: nn.Module, squeeze: bool):
-        super().__init__()
-        self.net = net
-        self.squeeze = bool(squeeze)
-
-    def forward(self, ecg: Tensor) -> Tensor:
-        out = self.net(ecg)
-        if self.squeeze:
-            return out[:, 0]
-        return out
-
-
-class _Rescaled(nn.Module):
-    """Regression outputs in the target's units: ``output * scale + mean``."""
-
-    def __init__(self, net: nn.Module, mean, scale, squeeze: bool):
-        super().__init__()
-        self.net = net
-        self.register_buffer("mean", torch.as_tensor(np.asarray(mean), dtype=torch.float32))
-        self.register_buffer("scale", torch.as_tensor(np.asarray(scale), dtype=torch.float32))
-        self.squeeze = bool(squeeze)
-
-    def forward(self, ecg: Tensor) -> Tensor:
-        out = self.net(ecg) * self.scale + self.mean
-        if self.squeeze:
-            return out[:, 0]
-        return out
-
-
-class _Embeddings(nn.Module):
-    """Embeddings: the network's ``forward_features``."""
-
-    def __init__(self, net: nn.Module):
-        super().__init__()
-        self.net = net
-
-    def forward(self, ecg: Tensor) -> Tensor:
-        return self.net.forward_features(ecg)
-
-
 # ---------------------------------------------------------------------------- what to export
-def _kind(estimator) -> str:
-    """``"classifier"``, ``"regressor"``, ``"pretrainer"`` or ``"embedder"``."""
-    from ._classifier import ECGClassifier
-    from ._embedder import ECGEmbedder
-    from ._pretrainer import ECGPretrainer
-    from ._regressor import ECGRegressor
-
-    for cls, kind in (
-        (ECGClassifier, "classifier"),
-        (ECGRegressor, "regressor"),
-        (ECGPretrainer, "pretrainer"),
-        (ECGEmbedder, "embedder"),
-    ):
-        if isinstance(estimator, cls):
-            return kind
-    raise TypeError(
-        "only ECGClassifier, ECGRegressor, ECGPretrainer and ECGEmbedder can be exported, got "
-        f"{type(estimator).__name__}"
-    )
-
-
-_OUTPUTS = {
-    "classifier": ("predict_proba", "decision_function", "transform"),
-    "regressor": ("predict", "transform"),
-    "pretrainer": ("transform",),
-    "embedder": ("transform",),
-}
-
-
-def _check_fitted(estimator) -> None:
+def _check_exportable(estimator) -> None:
     from sklearn.utils.validation import check_is_fitted
 
+    if not hasattr(estimator, "_export_outputs"):
+        raise TypeError(
+            "only ECGClassifier, ECGRegressor, ECGPretrainer and ECGEmbedder can be exported, got "
+            f"{type(estimator).__name__}"
+        )
     check_is_fitted(estimator)
 
 
-def _network(estimator, kind: str) -> nn.Module:
-    if kind == "embedder":
-        return estimator.encoder_
-    if kind == "pretrainer":
-        return estimator._bare_module().encoder
-    module = estimator._bare_module()
-    if getattr(module, "is_released_torchscript", False):
-        raise ValueError(
-            "this estimator wraps a released TorchScript file (ECGClassifier.from_deepecg of a "
-            "DeepECG-SL model), which cannot be re-exported: deploy that .pt file itself "
-            "(torch.jit.load, input in its own convention), or fine-tune a registry model"
-        )
-    return module
-
-
-def _model_name(estimator, kind: str, net: nn.Module) -> str:
-    if kind == "pretrainer":
-        return str(estimator.encoder_spec_["name"])
+def _model_name(estimator, net: nn.Module) -> str:
     spec = getattr(estimator, "module_spec_", None) or getattr(net, "ecgsk_spec", None)
     if spec:
         return str(spec["name"])
@@ -218,52 +99,23 @@ def _model_name(estimator, kind: str, net: nn.Module) -> str:
     return module if isinstance(module, str) else type(net).__name__
 
 
-def _input_info(estimator, kind: str, net: nn.Module, n_times, sfreq, leads):
+def _input_info(estimator, net: nn.Module, n_times, sfreq, leads):
     """``(n_leads, n_times, sfreq, leads)`` of the exported input."""
-    from ..nn._base import check_positive_int
+    from .._validation import check_positive_int, check_sfreq
+    from ..leads import canonical_lead_names
 
     if n_times is not None:
         n_times = check_positive_int(n_times, "n_times")
-    if kind == "embedder":
-        n_leads = int(estimator.n_leads_)
-        if n_times is None:
-            # the length fit saw; else the length the encoder was built for (one segment for
-            # an ECGPretrainer encoder)
-            n_times = getattr(estimator, "n_times_", None) or getattr(net, "n_times", None)
-            if n_times is None:
-                raise ValueError(
-                    f"the encoder {type(net).__name__} does not record its input length: pass "
-                    "n_times= (samples per lead of the ECGs to embed)"
-                )
-        min_times = int(getattr(net, "min_times", 1))
-        if n_times < min_times:
-            raise ValueError(f"n_times={n_times} is shorter than the encoder's minimum {min_times}")
-        known = (getattr(net, "card_", None) or {}).get("input", {})
-    else:
-        if n_times is not None and n_times != int(estimator.n_times_):
-            raise ValueError(
-                f"this {type(estimator).__name__} takes ECGs of {estimator.n_times_} samples; "
-                f"n_times={n_times} cannot be exported"
-            )
-        n_leads, n_times = int(estimator.n_leads_), int(estimator.n_times_)
-        known = (getattr(estimator, "card_", None) or {}).get("input", {})
-        if kind == "pretrainer" and sfreq is None:
-            sfreq = estimator.sfreq
-    if sfreq is None:
-        sfreq = known.get("sfreq")
-    if leads is None:
-        leads = known.get("leads")
+    n_leads, n_times, known_sfreq, known_leads = estimator._export_input(net, n_times)
+    sfreq = known_sfreq if sfreq is None else sfreq
+    leads = known_leads if leads is None else leads
     if leads is not None:
         if isinstance(leads, str):
             raise TypeError(f"leads must be a sequence of lead names, not the string {leads!r}")
-        from ..leads import canonical_lead_names
-
         leads = list(canonical_lead_names([str(lead) for lead in leads]))  # e.g. AVR -> aVR
         if len(leads) != n_leads:
             raise ValueError(f"leads names {len(leads)} leads but the model takes {n_leads}")
     if sfreq is not None:
-        from .._validation import check_sfreq
-
         sfreq = float(check_sfreq(sfreq))
     return n_leads, int(n_times), sfreq, leads
 
@@ -340,58 +192,36 @@ def build_inference_module(estimator, output=None, *, n_times=None, sfreq=None, 
     ('predict_proba', [0, 1], ['batch', 12, 250])
     """
 
-    kind = _kind(estimator)
-    _check_fitted(estimator)
-    allowed = _OUTPUTS[kind]
+    _check_exportable(estimator)
+    allowed = estimator._export_outputs
     output = allowed[0] if output is None else output
     if output not in allowed:
         raise ValueError(
             f"a {type(estimator).__name__} exports one of {allowed}, got output={output!r}"
         )
-    source = _network(estimator, kind)
-    n_leads, n_times, sfreq, leads = _input_info(estimator, kind, source, n_times, sfreq, leads)
+    source = estimator._export_network()
+    n_leads, n_times, sfreq, leads = _input_info(estimator, source, n_times, sfreq, leads)
     net = _prepared_copy(source)
     task = getattr(estimator, "task_", "embedding")
     classes = _jsonable(getattr(estimator, "classes_", None))
     thresholds = _jsonable(getattr(estimator, "thresholds_", None))
-    extra = {}
     if output == "transform":
         if not hasattr(net, "forward_features"):
             raise AttributeError(
                 f"the module {type(net).__name__} has no forward_features(x) method, so it has "
                 "no embeddings to export"
             )
-        module = _Embeddings(net)
+        module, extra = Embeddings(net), {}
         n_features = int(getattr(net, "n_features", 0)) or None
         columns = None if n_features is None else [f"embedding{i}" for i in range(n_features)]
         shape = ["batch", n_features]
-    elif output == "predict":
-        squeeze = int(estimator.y_ndim_) == 1
-        module = _Rescaled(net, estimator.y_mean_, estimator.y_scale_, squeeze)
-        n_targets = int(estimator.n_outputs_)
-        columns = None if squeeze else [f"target{i}" for i in range(n_targets)]
-        shape = ["batch"] if squeeze else ["batch", n_targets]
-        extra = {
-            "target_mean": _jsonable(estimator.y_mean_),
-            "target_scale": _jsonable(estimator.y_scale_),
-        }
-    elif output == "decision_function":
-        squeeze = task == "binary"
-        module = _Logits(net, squeeze)
-        columns = None if squeeze else classes
-        shape = ["batch"] if squeeze else ["batch", int(estimator.n_outputs_)]
-    else:  # predict_proba
-        module = {
-            "binary": _BinaryProbabilities,
-            "multiclass": _ClassProbabilities,
-            "multilabel": _Probabilities,
-        }[task](net)
-        columns = classes
-        shape = ["batch", len(classes)]
+    else:
+        module, columns, shape, extra = estimator._inference_graph(net, output)
+        columns = _jsonable(columns)
     card = {
         **card_header(EXPORT_FORMAT, EXPORT_VERSION),
         "estimator": type(estimator).__name__,
-        "model": _model_name(estimator, kind, source),
+        "model": _model_name(estimator, source),
         "task": task,
         "output": output,
         "output_name": OUTPUT_NAMES[output],
@@ -414,7 +244,7 @@ def build_inference_module(estimator, output=None, *, n_times=None, sfreq=None, 
         },
         **extra,
     }
-    return module.eval(), card
+    return module.eval(), validate_card(card, EXPORT_FORMAT, "export card")
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -773,13 +603,11 @@ def read_export_card(path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist")
     if zipfile.is_zipfile(path):
-        extra = {TORCHSCRIPT_CARD_FILE: ""}
-        with _quiet_torch():
-            torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
-        text = extra[TORCHSCRIPT_CARD_FILE]
+        # read as a zip: the archive's code is never loaded to read its card
+        text = read_torchscript_card(path)
         if not text:
             raise ValueError(f"{path} is a TorchScript archive without an ecgsk card")
-        return json.loads(text)
+        return parse_card(text, EXPORT_FORMAT, f"{path} ({TORCHSCRIPT_CARD_FILE})")
     _require_onnx(for_export=False)
     import onnx
 
@@ -790,7 +618,7 @@ def read_export_card(path) -> dict:
     props = {p.key: p.value for p in model.metadata_props}
     if CARD_KEY not in props:
         raise ValueError(f"{path} is an ONNX file without an ecgsk card (metadata '{CARD_KEY}')")
-    return json.loads(props[CARD_KEY])
+    return parse_card(props[CARD_KEY], EXPORT_FORMAT, f"{path} (metadata '{CARD_KEY}')")
 
 
 # ---------------------------------------------------------------------------- estimator methods

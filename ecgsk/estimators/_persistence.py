@@ -8,76 +8,33 @@ model's registry name and keyword arguments, and the library version).
 
 from __future__ import annotations
 
-import datetime
-import importlib
-import json
-import numbers
 from pathlib import Path
 
 import numpy as np
-import torch
 
-CARD_FILE = "card.json"
+from ..preprocessing._freeze import freeze_if_fitted
+from ._cards import (
+    CARD_FITTED,
+    CARD_PARAMS,
+    MODEL_CARD,
+    MODEL_FORMAT,
+    MODEL_VERSION,
+    card_header,
+    plain,
+    preprocessing_to_data,
+    read_card,
+    resolve_network,
+    resolve_optimizer,
+    upgraded_model_card,
+    write_card,
+)
+
+CARD_FILE = MODEL_CARD
 WEIGHTS_FILE = "weights.safetensors"
-CARD_FORMAT = "ecgsk-model"
-CARD_VERSION = 1
+CARD_FORMAT = MODEL_FORMAT
+CARD_VERSION = MODEL_VERSION
 
-# estimator parameters stored in the card (plain values only); the rest take their defaults
-_CARD_PARAMS = (
-    "loss",
-    "pos_weight",
-    "threshold",
-    "lr",
-    "batch_size",
-    "max_epochs",
-    "weight_decay",
-    "random_state",
-    "patience",
-    "lr_schedule",
-    "grad_clip",
-    "max_time",
-    "amp",
-    "num_workers",
-)
-# fitted attributes restored from the card
-_CARD_FITTED = (
-    "task_",
-    "n_leads_",
-    "n_times_",
-    "n_outputs_",
-    "y_ndim_",
-    "n_epochs_",
-    "best_epoch_",
-)
-
-
-def _plain(value):
-    """``value`` if JSON can hold it exactly, else a marker that it was left out."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        return float(value)
-    if isinstance(value, (list, tuple)):
-        # nested sequences too, e.g. conv_layers=((256, 2, 2), ...); raises if an item cannot
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-        return value.tolist()
-    raise TypeError
-
-
-def card_header(fmt: str, version: int) -> dict:
-    """The first fields of every ecgsk card: format, versions and creation time (UTC)."""
-    from .. import __version__
-
-    return {
-        "format": fmt,
-        "format_version": version,
-        "ecgsk_version": __version__,
-        "torch_version": torch.__version__,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    }
+__all__ = ["CARD_FILE", "WEIGHTS_FILE", "PersistenceMixin", "card_header"]
 
 
 def _full_repr(obj) -> str:
@@ -89,14 +46,6 @@ def _full_repr(obj) -> str:
 
 def _import_path(obj) -> str:
     return f"{obj.__module__}:{obj.__qualname__}"
-
-
-def _import(path: str):
-    module_name, _, qualname = path.partition(":")
-    target = importlib.import_module(module_name)
-    for part in qualname.split("."):
-        target = getattr(target, part)
-    return target
 
 
 class PersistenceMixin:
@@ -113,9 +62,10 @@ class PersistenceMixin:
             Sampling rate (Hz) of the network input, recorded in the card.
         leads : sequence of str, optional
             Lead order of the network input (``len(leads)`` must equal ``n_leads_``).
-        preprocessing : object, optional
-            The preprocessing applied before the network (e.g. a ``Pipeline``); its ``repr``
-            is recorded in the card for humans.
+        preprocessing : ecgsk.preprocessing step or Pipeline of them, optional
+            The preprocessing applied before the network, recorded in the card as data (each
+            step's class and parameters), so that ``ecgsk predict`` can rebuild it. Only
+            :mod:`ecgsk.preprocessing` steps can be recorded (``ValueError`` otherwise).
 
         Returns
         -------
@@ -157,7 +107,12 @@ class PersistenceMixin:
         elif isinstance(module, str):
             module_ref = {"registry": module}
         elif isinstance(module, type):
-            module_ref = {"class": _import_path(module)}
+                # the name of an ecgsk network; another class is recorded by its import path
+            # for the record, and load() then needs module=TheClass
+            from ._cards import allowed_networks
+
+            known = allowed_networks().get(module.__name__) is module
+            module_ref = {"class": module.__name__ if known else _import_path(module)}
         else:
             raise ValueError(
                 "save() rebuilds the network from a registry name or a class; this estimator "
@@ -167,7 +122,7 @@ class PersistenceMixin:
         kwargs = spec["kwargs"] if getattr(self, "encoder", None) is not None else None
         for key, value in (kwargs or self.get_params_for("module")).items():
             try:
-                module_kwargs[key] = _plain(value)
+                module_kwargs[key] = plain(value)
             except TypeError:
                 raise ValueError(
                     f"module__{key}={value!r} cannot be stored in the JSON card"
@@ -179,10 +134,10 @@ class PersistenceMixin:
                     f"leads names {len(leads)} leads but the model has {self.n_leads_}"
                 )
         params = {}
-        for name in _CARD_PARAMS:
+        for name in CARD_PARAMS:
             if name in self.__dict__:
                 try:
-                    params[name] = _plain(getattr(self, name))
+                    params[name] = plain(getattr(self, name))
                 except TypeError:
                     continue
         card = {
@@ -191,9 +146,9 @@ class PersistenceMixin:
             "estimator": getattr(self, "_saved_as", type(self).__name__),
             "module": module_ref,
             "module_kwargs": module_kwargs,
-            "optimizer": _import_path(self.optimizer) if isinstance(self.optimizer, type) else None,
+            "optimizer": _optimizer_name(self.optimizer),
             "params": params,
-            "fitted": {k: _plain(getattr(self, k)) for k in _CARD_FITTED if hasattr(self, k)},
+            "fitted": {k: plain(getattr(self, k)) for k in CARD_FITTED if hasattr(self, k)},
             "classes": None
             if not hasattr(self, "classes_")
             else np.asarray(self.classes_).tolist(),
@@ -208,17 +163,24 @@ class PersistenceMixin:
                 "sfreq": None if sfreq is None else float(sfreq),
                 "leads": leads,
             },
-            "preprocessing": None if preprocessing is None else _full_repr(preprocessing),
+            "preprocessing": None if preprocessing is None else {
+                **preprocessing_to_data(preprocessing),
+                 "repr": _full_repr(freeze_if_fitted(preprocessing))},
         }
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         save_model(self.module_, str(folder / WEIGHTS_FILE))
-        (folder / CARD_FILE).write_text(json.dumps(card, indent=2, ensure_ascii=False))
+        write_card(folder / CARD_FILE, card)
         return folder
 
     @classmethod
-    def load(cls, path, *, device="auto"):
+    def load(cls, path, *, device="auto", module=None, optimizer=None):
         """Load an estimator written by :meth:`save`, ready to predict.
+
+        The card is validated field by field and names only allow-listed code: networks of
+        :mod:`ecgsk.nn`, :mod:`torch.optim` optimisers and :mod:`ecgsk.preprocessing` steps
+        (see the trust model in :mod:`ecgsk.estimators._cards`); the weights are safetensors
+        (no pickle). A folder from a stranger is safe to load.
 
         Parameters
         ----------
@@ -226,18 +188,24 @@ class PersistenceMixin:
             The folder given to :meth:`save`.
         device : str, default="auto"
             Where to put the network (``"auto"``: CUDA when available).
+        module : type, optional
+            The network class, for a model trained with a class of your own (the card records
+            its import path, but never imports it).
+        optimizer : type, optional
+            The optimiser class, for one outside :mod:`torch.optim`.
 
         Returns
         -------
         estimator
-            With ``card_`` holding the model card.
+            With ``card_`` holding the model card (in the current format).
 
         Raises
         ------
         FileNotFoundError
             If ``path`` holds no ``card.json``.
         ValueError
-            If the card belongs to another estimator class or a newer card format.
+            If the card belongs to another estimator class, a newer card format, names code
+            outside the allow-lists, or a field is missing or invalid (the message names it).
 
         Examples
         --------
@@ -249,23 +217,18 @@ class PersistenceMixin:
         card_path = folder / CARD_FILE
         if not card_path.exists():
             raise FileNotFoundError(f"{card_path} does not exist: not a folder written by save()")
-        card = json.loads(card_path.read_text())
-        if card.get("format") != CARD_FORMAT:
-            raise ValueError(f"{card_path} is not an ecgsk model card")
-        if card.get("format_version", 0) > CARD_VERSION:
-            raise ValueError(
-                f"{card_path} was written by a newer ecgsk (card version "
-                f"{card['format_version']}); upgrade ecgsk to load it"
-            )
+        card = upgraded_model_card(read_card(card_path, CARD_FORMAT), str(card_path))
         if card["estimator"] != cls.__name__:
             raise ValueError(f"{folder} holds a {card['estimator']}, not a {cls.__name__}")
-        ref = card["module"]
-        module = ref["registry"] if "registry" in ref else _import(ref["class"])
+        if module is None:
+            module = resolve_network(card["module"], f"{card_path}: module")
         kwargs = dict(card["params"])
         if "threshold" in kwargs and isinstance(kwargs["threshold"], list):
             kwargs["threshold"] = tuple(kwargs["threshold"])
-        if card.get("optimizer"):
-            kwargs["optimizer"] = _import(card["optimizer"])
+        if optimizer is not None:
+            kwargs["optimizer"] = optimizer
+        elif card.get("optimizer"):
+            kwargs["optimizer"] = resolve_optimizer(card["optimizer"], f"{card_path}: optimizer")
         kwargs.update({f"module__{k}": v for k, v in card["module_kwargs"].items()})
         est = cls(module, device=device, progress_bar=False, verbose=0, **kwargs)
         for key, value in card["fitted"].items():
@@ -288,3 +251,14 @@ class PersistenceMixin:
         est.module_.eval()
         est.card_ = card
         return est
+
+
+def _optimizer_name(optimizer):
+    """A torch.optim class by name; another class by import path (load() then needs it)."""
+    if not isinstance(optimizer, type):
+        return None
+    from ._cards import allowed_optimizers
+
+    if allowed_optimizers().get(optimizer.__name__) is optimizer:
+        return optimizer.__name__
+    return _import_path(optimizer)

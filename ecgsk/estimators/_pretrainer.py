@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import numbers
 
 import numpy as np
-import torch
 from sklearn.base import TransformerMixin
-from skorch.callbacks import PassthroughScoring
-from skorch.utils import to_tensor
+from skorch.callbacks import Callback, PassthroughScoring
 
 from ..ssl import OBJECTIVES, SSLPretextModel
-from ._augment import build_augment
+from ._augment import Augmenter, build_augment
 from ._base import _ECGNet
-from ._callbacks import ValidationScore
+from ._callbacks import bare_module
+from ._data import PretextDataset
 from ._encoder import save_encoder
 
 LOSS_NAMES = ("wav2vec2", "cmsc", "diversity", "feature_penalty")
@@ -52,6 +52,7 @@ class ECGPretrainer(TransformerMixin, _ECGNet):
     After ``fit``, ``transform(X)`` returns embeddings, ``save(path)`` writes the
     encoder with its card, and ``ECGClassifier(encoder=pretrainer)``,
     ``ECGRegressor(encoder=...)`` or ``ECGEmbedder(encoder=...)`` use it.
+    :meth:`from_deepecg` starts from the released pretrained DeepECG-SSL encoder instead.
 
     Parameters
     ----------
@@ -92,8 +93,9 @@ verbose, warm_start
     ----------
     module_ : ecgsk.ssl.SSLPretextModel
         The encoder (``module_.encoder``) with the pretext heads.
-    encoder_spec_ : dict
-        Registry name and keyword arguments that rebuild the encoder.
+    module_spec_ : dict
+        Registry name and keyword arguments that rebuild the encoder (also readable as
+        ``encoder_spec_``, its former name).
     n_leads_, n_times_ : int
         Input shape seen in ``fit``.
     segment_length_, n_segments_ : int
@@ -112,7 +114,9 @@ verbose, warm_start
     ['train_batch_count', 'train_cmsc', 'train_diversity', 'train_feature_penalty', 'train_loss', 'train_wav2vec2']
     """
 
+    _score_name = None  # no label-based score: the validation loss is what is monitored
     _score_lower_is_better = True
+    _export_outputs = ("transform",)
 
     def __init__(
         self,
@@ -130,7 +134,9 @@ verbose, warm_start
     ):
         not_here = sorted({"loss", "encoder", "finetune", "encoder_lr_scale"} & set(kwargs))
         if not_here:
-            raise TypeError(f"ECGPretrainer has no parameter {', '.join(not_here)} (they are for fine-tuning)")
+            raise TypeError(
+                f"ECGPretrainer has no parameter {', '.join(not_here)} (they are for fine-tuning)"
+            )
         self.objectives = objectives
         self.lead_mask_prob = lead_mask_prob
         self.segment_seconds = segment_seconds
@@ -138,19 +144,16 @@ verbose, warm_start
         self.betas = betas
         self.pretext_options = pretext_options
         # the shared training parameters (batch_size, max_epochs, ...) are those of _ECGNet
-        super().__init__(module, loss=None, lr=lr, lr_schedule=lr_schedule, **kwargs)
-
-    def _get_param_names(self):
-        # fine-tuning parameters of the base class do not apply to pretraining
-        hidden = {"loss", "encoder", "finetune", "encoder_lr_scale"}
-        return [name for name in super()._get_param_names() if name not in hidden]
+        super().__init__(module, lr=lr, lr_schedule=lr_schedule, **kwargs)
 
     # ------------------------------------------------------------------ parameters
     def _check_params(self):
         super()._check_params()
-        objectives = (self.objectives,) if isinstance(self.objectives, str) else self.objectives
+        objectives = self._objectives()
         if not objectives or not set(objectives) <= set(OBJECTIVES):
-            raise ValueError(f"objectives must be a non-empty subset of {OBJECTIVES}, got {self.objectives!r}")
+            raise ValueError(
+                f"objectives must be a non-empty subset of {OBJECTIVES}, got {self.objectives!r}"
+            )
         if not (isinstance(self.lead_mask_prob, numbers.Real) and 0 <= self.lead_mask_prob < 1):
             raise ValueError(f"lead_mask_prob must lie in [0, 1), got {self.lead_mask_prob!r}")
         for name in ("segment_seconds", "sfreq"):
@@ -158,10 +161,16 @@ verbose, warm_start
             if isinstance(value, bool) or not (isinstance(value, numbers.Real) and value > 0):
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
         if self.pretext_options is not None and not isinstance(self.pretext_options, dict):
-            raise TypeError(f"pretext_options must be a dict or None, got {type(self.pretext_options).__name__}")
+            raise TypeError(
+                "pretext_options must be a dict or None, got "
+                f"{type(self.pretext_options).__name__}"
+            )
+
+    def _objectives(self):
+        return (self.objectives,) if isinstance(self.objectives, str) else tuple(self.objectives)
 
     # ------------------------------------------------------------------ targets (patient ids)
-    def _encode_targets_fit(self, y, n):
+    def _encode_targets_fit(self, y, n, groups=None):
         if y is not None:
             raise ValueError(
                 "ECGPretrainer learns without labels: call fit(X) or fit(X, groups=patient_ids), "
@@ -169,7 +178,12 @@ verbose, warm_start
             )
         self.n_outputs_ = 1  # size of the encoder's placeholder head, unused in pretraining
         self.segment_length_ = int(round(self.segment_seconds * self.sfreq))
-        return None
+        if groups is None:
+            return np.arange(n, dtype=np.int64)
+        groups = np.asarray(groups)
+        if groups.shape != (n,):
+            raise ValueError(f"groups has shape {groups.shape} but X holds {n} ECGs")
+        return np.unique(groups, return_inverse=True)[1].astype(np.int64)
 
     def _encode_targets(self, y, n, name="y"):
         return np.arange(n, dtype=np.int64)
@@ -177,8 +191,11 @@ verbose, warm_start
     def _target_meta(self):
         return {"objectives": list(self._objectives()), "segment_length": self.segment_length_}
 
-    def _objectives(self):
-        return (self.objectives,) if isinstance(self.objectives, str) else tuple(self.objectives)
+    def _make_dataset(self, data, y=None):
+        dataset = super()._make_dataset(data, y)
+        if y is None:  # prediction: plain ECGs
+            return dataset
+        return PretextDataset(dataset, self.n_segments_ * self.segment_length_)
 
     def fit(self, X, y=None, groups=None, **fit_params):
         """Pretrain on unlabelled ECGs.
@@ -197,10 +214,9 @@ verbose, warm_start
         -------
         self
         """
-        return super().fit(X, y, groups=groups, **fit_params)
-
-    def _prepare_validation(self, data, y_enc, groups, n):
-        n_times = self.n_times_
+        self._check_params()
+        data, _, (_, n_times) = self._check_X(X, fitted=False)
+        self.segment_length_ = int(round(self.segment_seconds * self.sfreq))
         self.n_segments_ = n_times // self.segment_length_
         if self.n_segments_ < 2:
             raise ValueError(
@@ -208,15 +224,7 @@ verbose, warm_start
                 f"{self.segment_seconds:g} s at {self.sfreq:g} Hz ({self.segment_length_} samples "
                 "each); use longer ECGs or a shorter segment_seconds"
             )
-        if groups is None:
-            ids = np.arange(n, dtype=np.int64)
-        else:
-            groups = np.asarray(groups)
-            if groups.shape != (n,):
-                raise ValueError(f"groups has shape {groups.shape} but X holds {n} ECGs")
-            _, ids = np.unique(groups, return_inverse=True)
-            ids = ids.astype(np.int64)
-        return super()._prepare_validation(data, ids, groups, n)
+        return super().fit(data, y, groups=groups, **fit_params)
 
     # ------------------------------------------------------------------ network
     def initialize_module(self):
@@ -225,7 +233,7 @@ verbose, warm_start
         kwargs = self.get_params_for("module")
         if not isinstance(self.module, str):
             raise TypeError(
-                f"ECGPretrainer builds its encoder from a registry name (e.g. 'deepecg-ssl'); got "
+                "ECGPretrainer builds its encoder from a registry name (e.g. 'deepecg-ssl'); got "
                 f"{type(self.module).__name__}"
             )
         encoder = build_model(
@@ -234,8 +242,8 @@ verbose, warm_start
         # the classification head takes no part in pretraining (fine-tuning replaces it); frozen,
         # it is also left out of the optimiser and of DDP's gradient reduction
         encoder.head.requires_grad_(False)
-        self.encoder_spec_ = {"name": self.module, "kwargs": dict(kwargs)}
-        encoder.ecgsk_spec = dict(self.encoder_spec_)  # travels with the module (clone, pickle)
+        self.module_spec_ = {"name": self.module, "kwargs": dict(kwargs)}
+        encoder.ecgsk_spec = dict(self.module_spec_)  # travels with the module (clone, pickle)
         self.module_ = SSLPretextModel(
             encoder,
             objectives=self._objectives(),
@@ -244,37 +252,74 @@ verbose, warm_start
             augment=build_augment(self.augment),
             **(self.pretext_options or {}),
         )
-        self.augmenter_ = torch.nn.Identity()  # augmentation happens inside the pretext model
+        self.augmenter_ = Augmenter(None)  # augmentation happens inside the pretext model
         return self
 
+    @classmethod
+    def from_deepecg(cls, path, *, trust_checkpoint=False, **params):
+        """Load the released pretrained DeepECG-SSL encoder as a fitted pretrainer.
+
+        The file is a fairseq-signals pretraining checkpoint (top-level
+        ``feature_extractor.*``, ``encoder.layers.*``, ``mask_emb``, ``quantizer.*``,
+        ``project_q.*``, ``final_proj.*``), read without trusting its pickles (as
+        :meth:`ECGClassifier.from_deepecg`). The encoder becomes ``encoder_`` and the quantizer
+        and projections the wav2vec 2.0 objective's modules, so ``fit(X)`` continues
+        pretraining (``warm_start`` defaults to True here) on 10 s ECGs at 250 Hz
+        (``(n, 12, 2500)``). For the encoder alone use
+        :func:`ecgsk.released.load_deepecg_ssl_encoder`.
+
+        Parameters
+        ----------
+        path : str or path
+            The ``.pt`` file.
+        trust_checkpoint : bool, default=False
+            Unpickle a file holding Python objects other than plain data (only for a file
+            you trust).
+        **params
+            ``ECGPretrainer`` parameters (``max_epochs``, ``device``, ``pretext_options``,
+            ...); the sizes come from the file.
+
+        Returns
+        -------
+        ECGPretrainer
+            Fitted; ``release_`` describes the file.
+
+        Examples
+        --------
+        >>> pre = ECGPretrainer.from_deepecg("deepecg_ssl_pretrained.pt")  # doctest: +SKIP
+        >>> ECGEmbedder(pre.encoder_).fit_transform(X).shape  # doctest: +SKIP
+        (n, 768)
+        """
+        from ..released import load_deepecg_pretrainer
+
+        return load_deepecg_pretrainer(cls, path, trust_checkpoint=trust_checkpoint, **params)
+
+    @property
+    def encoder_spec_(self):
+        """Former name of ``module_spec_``."""
+        return self.module_spec_
+
     def initialize_criterion(self):
-        self.criterion_ = torch.nn.Identity()
+        self.criterion_ = None  # the pretext model computes its own losses
         return self
 
     def initialize_optimizer(self, triggered_directly=None):
-        named = list(self.get_all_learnable_params())
-        args, kwargs = self.get_params_for_optimizer("optimizer", named)
-        kwargs.setdefault("weight_decay", self.weight_decay)
+        named = [(n, p) for n, p in self.get_all_learnable_params() if p.requires_grad]
+        args, kwargs = self._optimizer_kwargs(named)
         kwargs.setdefault("betas", tuple(self.betas))
         if "eps" in inspect.signature(self.optimizer).parameters:
             kwargs.setdefault("eps", ADAM_EPS)  # the release's adam_eps
         self.optimizer_ = self.optimizer(*args, **kwargs)
         return self
 
-    @property
-    def _default_callbacks(self):
-        # no label-based validation score: the validation loss is what is monitored
-        callbacks = [
-            (n, cb) for n, cb in super()._default_callbacks if not isinstance(cb, ValidationScore)
-        ]
-        # per-objective epoch averages, inserted before the progress bar and the log
-        position = next(i for i, (n, _) in enumerate(callbacks) if n == "valid_loss") + 1
-        extra = []
+    def _extra_callbacks(self):
+        # per-objective epoch averages, and the quantizer's temperature annealing
+        extra = [("anneal_quantizer", _AnnealQuantizer())]
         for name in self._loss_names():
             extra.append((f"train_{name}", PassthroughScoring(name=f"train_{name}", on_train=True)))
             if self.validation is not None:
                 extra.append((f"valid_{name}", PassthroughScoring(name=f"valid_{name}")))
-        return callbacks[:position] + extra + callbacks[position:]
+        return extra
 
     def _loss_names(self):
         objectives = self._objectives()
@@ -283,41 +328,15 @@ verbose, warm_start
             names += ["diversity", "feature_penalty"]
         return names
 
-    def _choose_monitor(self):
+    def _choose_monitor(self, y_valid):
         return "valid_loss"
 
     # ------------------------------------------------------------------ steps
-    def infer(self, x, groups=None):
-        x = to_tensor(x, device=self.device_)[..., : self.n_segments_ * self.segment_length_]
-        groups = None if groups is None else to_tensor(groups, device=self.device_)
-        with self._autocast():
-            return self.module_(x, groups)
-
-    def _record(self, losses, prefix):
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        prefix = "train" if training else "valid"
         for name in self._loss_names():
-            self.history.record_batch(f"{prefix}_{name}", float(losses[name].detach()))
-
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        Xi, ids = batch
-        losses = self.infer(Xi, ids)
-        loss = losses["loss"]
-        self._backward(loss)
-        self._record(losses, "train")
-        return {"loss": loss, "y_pred": loss.detach()}
-
-    def train_step(self, batch, **fit_params):
-        step = super().train_step(batch, **fit_params)
-        self._bare_module().step()  # anneal the quantizer temperature once per update
-        return step
-
-    def validation_step(self, batch, **fit_params):
-        self._set_training(False)
-        Xi, ids = batch
-        with torch.no_grad():
-            losses = self.infer(Xi, ids)
-        self._record(losses, "valid")
-        return {"loss": losses["loss"], "y_pred": losses["loss"].detach()}
+            self.history.record_batch(f"{prefix}_{name}", float(y_pred[name].detach()))
+        return y_pred["loss"]
 
     @property
     def encoder_(self):
@@ -329,10 +348,28 @@ verbose, warm_start
         self.check_is_fitted()
         return self._bare_module().encoder
 
+    def _pretrained_encoder(self):
+        """``(copy of the encoder, its spec)``, for ``encoder=`` arguments."""
+        if not hasattr(self, "module_"):
+            raise ValueError(
+                "encoder is an ECGPretrainer that is not fitted. sklearn's clone (used by "
+                "cross_val_score and GridSearchCV) turns an estimator parameter into an unfitted "
+                "copy: pass encoder=pretrainer.encoder_ (a torch module) or the folder written by "
+                "pretrainer.save(path) instead"
+            )
+        return copy.deepcopy(self.encoder_), dict(self.module_spec_)
+
     # ------------------------------------------------------------------ outputs
     @property
     def predict(self):
         raise AttributeError("ECGPretrainer has no predict: use transform(X) for embeddings")
+
+    def _export_network(self):
+        return self._bare_module().encoder
+
+    def _export_input(self, net, n_times):
+        n_leads, n_times, sfreq, leads = super()._export_input(net, n_times)
+        return n_leads, n_times, self.sfreq if sfreq is None else sfreq, leads
 
     def save(self, path, *, leads=None):
         """Write the pretrained encoder and its card to the folder ``path``.
@@ -361,10 +398,18 @@ verbose, warm_start
         return save_encoder(
             self.module_.encoder,
             path,
-            spec=self.encoder_spec_,
+            spec=self.module_spec_,
             n_leads=self.n_leads_,
             n_times=self.segment_length_,
             sfreq=self.sfreq,
             leads=leads,
             pretraining=pretraining,
         )
+
+
+class _AnnealQuantizer(Callback):
+    """Anneal the Gumbel quantizer's temperature once per optimisation step."""
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            bare_module(net.module_).step()

@@ -8,13 +8,14 @@ import torch
 from sklearn.base import RegressorMixin
 from torch import nn
 
-from ._base import _ECGNet
+from ._links import Rescale
 from ._persistence import PersistenceMixin
+from ._supervised import _SupervisedECGNet
 
 REGRESSION_LOSSES = ("mse", "huber")
 
 
-class ECGRegressor(PersistenceMixin, RegressorMixin, _ECGNet):
+class ECGRegressor(PersistenceMixin, RegressorMixin, _SupervisedECGNet):
     """Deep-learning ECG regressor with sklearn's API (one or several continuous targets).
 
     Targets are standardised for training (``y_mean_``, ``y_scale_``) and the standardisation is
@@ -24,8 +25,9 @@ class ECGRegressor(PersistenceMixin, RegressorMixin, _ECGNet):
 
     Parameters
     ----------
-    module : str, torch.nn.Module class or instance, default="deepecg-sl"
-        Network, as for :class:`ECGClassifier`.
+    module : "auto", str, torch.nn.Module class or instance, default="auto"
+        Network, as for :class:`ECGClassifier` (``"auto"``: DeepECG-SL on a GPU,
+        ``"xresnet1d50"`` on a CPU; the choice is ``module_name_``).
     loss : {"mse", "huber"} or torch.nn.Module, default="mse"
         Loss on the standardised targets (Huber with ``delta=1``, i.e. one standard deviation).
     lr, batch_size, max_epochs, optimizer, weight_decay, device, random_state, validation, \
@@ -60,8 +62,8 @@ stop_reason_, interrupted_, checkpoint_path_
     _score_name = "valid_r2"
     _score_lower_is_better = False
 
-    def __init__(self, module="deepecg-sl", *, loss="mse", **kwargs):
-        # the shared training parameters (lr, batch_size, ...) are those of _ECGNet
+    def __init__(self, module="auto", *, loss="mse", **kwargs):
+        # the shared training parameters (lr, batch_size, ...) are those of _SupervisedECGNet
         super().__init__(module, loss=loss, **kwargs)
 
     @staticmethod
@@ -95,7 +97,7 @@ stop_reason_, interrupted_, checkpoint_path_
             )
         return arr
 
-    def _encode_targets_fit(self, y, n):
+    def _encode_targets_fit(self, y, n, groups=None):
         arr = self._as_float_matrix(y, n, "y")
         self.y_ndim_ = arr.ndim
         arr = arr.reshape(n, -1)
@@ -152,5 +154,16 @@ stop_reason_, interrupted_, checkpoint_path_
         ndarray of shape (n_ecgs,) or (n_ecgs, n_targets)
             1-D when ``fit`` got a 1-D ``y``.
         """
-        out = self._logits(X).astype(np.float64) * self.y_scale_ + self.y_mean_
-        return out[:, 0] if self.y_ndim_ == 1 else out
+        return self._predict_with("predict", X)
+
+    # ------------------------------------------------------------------ export
+    _export_outputs = ("predict", "transform")
+
+    def _inference_graph(self, net, output):
+        """``(module, columns, output shape, extra card entries)`` computing ``predict``."""
+        squeeze = int(self.y_ndim_) == 1
+        n_targets = int(self.n_outputs_)
+        extra = {"target_mean": self.y_mean_.tolist(), "target_scale": self.y_scale_.tolist()}
+        columns = None if squeeze else [f"target{i}" for i in range(n_targets)]
+        shape = ["batch"] if squeeze else ["batch", n_targets]
+        return Rescale(net, self.y_mean_, self.y_scale_, squeeze), columns, shape, extra

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 import os
+import struct
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +16,26 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_sfreq
+from ..preprocessing._amplitude import MAX_PLAUSIBLE_PTP, MIN_PLAUSIBLE_PTP, lead_amplitudes
 from ._records import ECGRecords
+
+SFREQ_RANGE = (20.0, 100_000.0)
+"""Sampling rates (Hz) a file may state: a rate outside is refused as a corrupt field.
+
+Below 20 Hz a QRS complex cannot be represented; above 100 kHz no ECG device
+samples. A header saying ``5e9`` or ``1`` is a damaged field, not an ECG.
+"""
+
+AMPLITUDE_RANGE_MV = (MIN_PLAUSIBLE_PTP, MAX_PLAUSIBLE_PTP)
+"""Plausible peak-to-peak amplitudes (mV) for the read-time amplitude check.
+
+A record is flagged when the median over its leads of the per-lead
+peak-to-peak amplitude exceeds 50 mV (a real ECG stays within a few mV, and
+a pacing spike or a lead-off artefact in one lead does not move the median):
+a wrong ADC gain, or microvolts stored as millivolts. It is also flagged when
+its largest per-lead peak-to-peak amplitude is below 0.01 mV (10 uV): a flat
+line, or millivolts stored as microvolts. NaN samples are ignored.
+"""
 
 # Factor that turns a value in the given unit into millivolts (keys lower case).
 _TO_MV: dict[str, float] = {
@@ -91,6 +113,88 @@ def parse_age(value) -> float:
     except ValueError:
         return math.nan
     return age if math.isfinite(age) and age >= 0 else math.nan
+
+
+def amplitude_problem(signal: np.ndarray) -> str | None:
+    """Why the amplitude of one record ``(n_leads, n_times)`` in mV is implausible, or None.
+
+    See :data:`AMPLITUDE_RANGE_MV` for the rule.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.linspace(0, 1, 500)
+    >>> amplitude_problem(np.sin(2 * np.pi * t)[None].repeat(12, 0)) is None
+    True
+    >>> print(amplitude_problem(787 * np.sin(2 * np.pi * t)[None].repeat(12, 0)))  # doctest: +ELLIPSIS
+    median peak-to-peak amplitude over leads is 1574 mV (above 50 mV: a wrong gain, ...)
+    """
+    sig = np.asarray(signal)
+    if sig.ndim != 2 or sig.shape[1] == 0 or not np.isfinite(sig).any():
+        return None
+    low, high = AMPLITUDE_RANGE_MV
+    typical, widest = lead_amplitudes(sig[None])  # the rule of ecgsk.preprocessing's check
+    median, largest = float(typical[0]), float(widest[0])
+    if median > high:
+        return (
+            f"median peak-to-peak amplitude over leads is {median:.4g} mV (above {high:g} mV: "
+            "a wrong gain, or microvolts stored as millivolts?)"
+        )
+    if largest < low:
+        return (
+            f"largest peak-to-peak amplitude over leads is {largest:.3g} mV (below {low:g} mV: "
+            "a flat line, or millivolts stored as microvolts?)"
+        )
+    return None
+
+
+def warn_implausible_amplitude(records: Sequence, stacklevel: int = 3) -> list[str]:
+    """Warn once, naming the records whose amplitude is implausible; return their sources."""
+    flagged, sources = [], []
+    for rec in records:
+        problem = amplitude_problem(rec.signal)
+        if problem is not None:
+            flagged.append(f"{rec.source}: {problem}")
+            sources.append(rec.source)
+    warn_amplitude_list(flagged, len(records), stacklevel)
+    return sources
+
+
+def warn_amplitude_list(flagged: list[str], n_records: int, stacklevel: int) -> None:
+    """One warning listing ``"source: problem"`` lines (the first ten, then a count)."""
+    if not flagged:
+        return
+    shown = "\n  ".join(flagged[:10])
+    more = f"\n  ... and {len(flagged) - 10} more" if len(flagged) > 10 else ""
+    warnings.warn(
+        f"{len(flagged)} of {n_records} record(s) have an implausible amplitude for an "
+        f"ECG in millivolts:\n  {shown}{more}\n(pass check_amplitude=False to skip this check)",
+        UserWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
+@contextmanager
+def naming_errors(source) -> Iterator[None]:
+    """Turn any error reading ``source`` into a ``ValueError`` that names it.
+
+    A damaged file can make a parsing library fail with ``IndexError``,
+    ``struct.error``, ``OverflowError``, ``zlib.error``, ``UnicodeDecodeError``
+    and the like, whose messages do not say which file; a ``ValueError`` that
+    already names the file passes through unchanged. ``OSError`` (a missing
+    or unreadable file) is left as it is.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        if str(source) in str(exc):
+            raise
+        raise ValueError(f"{source}: {exc}") from exc
+    except (ArithmeticError, LookupError, TypeError, EOFError, struct.error, zlib.error) as exc:
+        raise ValueError(
+            f"{source} could not be read: the file is damaged or not in the expected format "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 @dataclass

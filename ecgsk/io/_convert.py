@@ -34,14 +34,17 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_sfreq
-from ._items import (
-    ItemSpec,
+from ..preprocessing._introspection import (
     check_preprocessing,
     describe_preprocessing,
+    preprocessing_repr,
+)
+from ._common import amplitude_problem, warn_amplitude_list
+from ._items import (
+    ItemSpec,
     find_record_files,
     find_reference,
     fit_once,
-    preprocessing_repr,
     record_ids,
 )
 
@@ -52,6 +55,7 @@ FAILURES_CSV = "failures.csv"
 MANIFEST = "manifest.json"
 PARTS = "parts"
 PREPROCESSING_ATTR = "preprocessing"  # store attribute: what the signals went through
+_AMPLITUDE_KEY = "_amplitude_problem"  # travels with a record's meta, never written
 _OWN_ENTRIES = ("zarr.json", SIGNALS, RECORDS_CSV, FAILURES_CSV, MANIFEST, PARTS)
 
 
@@ -222,7 +226,9 @@ def _load_many(spec: ItemSpec, paths: list[str]):
         except ValueError as exc:
             out.append((None, str(exc)))
             continue
-        out.append((item, _record_meta(rec)))  # not the raw signal: only the item travels back
+        info = _record_meta(rec)  # not the raw signal: only the item travels back
+        info[_AMPLITUDE_KEY] = amplitude_problem(rec.signal)
+        out.append((item, info))
     return out
 
 
@@ -302,6 +308,7 @@ def convert(
     n_jobs=1,
     resume=True,
     progress=True,
+    check_amplitude=True,
 ) -> ConvertReport:
     """Convert a folder (or list) of ECG records into a chunked zarr array store.
 
@@ -346,6 +353,10 @@ def convert(
         already written are skipped. ``False`` starts over.
     progress : bool, default=True
         Show a tqdm progress bar (on stderr).
+    check_amplitude : bool, default=True
+        Warn once, naming the records converted by this call whose amplitude
+        is implausible for an ECG in mV (see :func:`read_wfdb`); ``False``
+        skips the check.
 
     Returns
     -------
@@ -441,6 +452,7 @@ def convert(
 
     skipped_files = sum(c["n_files"] for c in done)
     n_converted = 0
+    implausible: list[str] = []
     bar = tqdm(total=len(files), initial=skipped_files, unit="file", desc="convert",
                disable=not progress)
     try:
@@ -451,6 +463,9 @@ def convert(
                 results = runner.run([str(p) for p in files[lo:hi]])
                 rows, items, failed = [], [], []
                 for i, (item, info) in zip(range(lo, hi), results, strict=True):
+                    problem = info.pop(_AMPLITUDE_KEY, None) if item is not None else None
+                    if problem is not None:
+                        implausible.append(f"{files[i]}: {problem}")
                     if item is None:
                         failed.append({"path": str(files[i]), "reason": info})
                     else:
@@ -480,6 +495,8 @@ def convert(
     group.attrs["n_records"] = committed
     manifest["complete"] = True
     _write_json(dest / MANIFEST, manifest)
+    if check_amplitude:
+        warn_amplitude_list(implausible, n_converted, stacklevel=2)
     return ConvertReport(dest, n_converted, len(failures), committed - n_converted, failures)
 
 

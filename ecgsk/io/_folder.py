@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._common import as_path_list, check_errors_option, read_all, stack_records
+from ._common import (
+    as_path_list,
+    check_errors_option,
+    read_all,
+    stack_records,
+    warn_implausible_amplitude,
+)
 from ._muse import read_muse_record
 from ._records import ECGRecords
 from ._wfdb import read_wfdb_record, record_base
+from ._wfdb_header import check_default_sfreq
 
 _WFDB_SUFFIXES = (".hea", ".dat", ".mat")
 _XML_SUFFIXES = (".xml",)
@@ -37,18 +44,27 @@ def _list_files(source, what: str) -> list[Path]:
     return files
 
 
-def _read_one(path: Path, verify: bool):
+def _read_one(path: Path, verify: bool, default_sfreq=None):
     suffix = path.suffix.lower()
     if suffix in _XML_SUFFIXES:
         return read_muse_record(path, "auto", verify)
     if suffix in _WFDB_SUFFIXES or not suffix:
-        return read_wfdb_record(path, verify)
+        return read_wfdb_record(path, verify, default_sfreq)
     raise ValueError(
         f"{path}: unsupported file type {suffix!r} (supported: WFDB .hea/.dat/.mat, GE MUSE .xml)"
     )
 
 
-def read_records(source, sfreq=None, n_times=None, *, errors: str = "raise", verify: bool = True) -> ECGRecords:
+def read_records(
+    source,
+    sfreq=None,
+    n_times=None,
+    *,
+    errors: str = "raise",
+    verify: bool = True,
+    default_sfreq=None,
+    check_amplitude: bool = True,
+) -> ECGRecords:
     """Read a folder or a list of ECG files of any supported format.
 
     A folder is searched recursively for WFDB headers (``*.hea``, read with
@@ -72,6 +88,13 @@ def read_records(source, sfreq=None, n_times=None, *, errors: str = "raise", ver
         ``UserWarning``.
     verify : bool, default=True
         Check the WFDB header checksums and the MUSE per-lead CRC32.
+    default_sfreq : float, optional
+        The rate (Hz) of a WFDB header that omits it (WFDB's own default is
+        250 Hz; without ``default_sfreq`` such a header is unreadable). A
+        file's stated rate is never replaced.
+    check_amplitude : bool, default=True
+        Warn, naming the records, when a record's amplitude is implausible
+        for an ECG in mV (see :func:`read_wfdb`); ``False`` skips the check.
 
     Returns
     -------
@@ -101,5 +124,9 @@ def read_records(source, sfreq=None, n_times=None, *, errors: str = "raise", ver
     ((3, 12, 1000), ['ecg0', 'ecg1', 'ecg2'])
     """
     check_errors_option(errors)
+    default_sfreq = check_default_sfreq(default_sfreq)
     files = _list_files(source, "ECG file paths")
-    return stack_records(read_all(files, lambda p: _read_one(p, verify), errors), sfreq, n_times)
+    records = read_all(files, lambda p: _read_one(p, verify, default_sfreq), errors)
+    if check_amplitude:
+        warn_implausible_amplitude(records)
+    return stack_records(records, sfreq, n_times)

@@ -19,9 +19,11 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from ..leads import canonical_lead_names
+from ..preprocessing._introspection import is_stateless
 from ._common import RawRecord
 from ._folder import _list_files, _read_one
 from ._wfdb import _comment_meta, record_base
+from ._wfdb_header import apply_header_fields, check_header
 
 # Bits per stored sample of the fixed-width WFDB formats (310/311 pack 3 samples in 4 bytes).
 _WFDB_BITS = {
@@ -53,9 +55,9 @@ def record_ids(files: list[Path]) -> list[str]:
     return ids
 
 
-def read_record(path) -> RawRecord:
+def read_record(path, verify: bool = True) -> RawRecord:
     """Read one WFDB or MUSE XML record (checksums verified) into a :class:`RawRecord`."""
-    return _read_one(Path(path), True)
+    return _read_one(Path(path), bool(verify))
 
 
 # --------------------------------------------------------------------------- headers
@@ -109,10 +111,12 @@ def _scan_wfdb(path: Path) -> RecordHeader:
     hea = base.with_name(base.name + ".hea")
     if not hea.is_file():
         raise ValueError(f"WFDB header {hea} not found")
+    fields = check_header(hea, default_hint=False)  # wfdb misreads some rates
     try:
         header = wfdb.rdheader(str(base))
     except Exception as exc:  # wfdb raises many exception types for a bad header
         raise ValueError(f"{hea} is not a valid WFDB header ({type(exc).__name__}: {exc})") from exc
+    apply_header_fields(header, fields, hea)
     if not getattr(header, "n_sig", 0) or not getattr(header, "file_name", None):
         raise ValueError(f"WFDB record {base} holds no signals (or is a multi-segment record)")
     if not header.fs or not np.isfinite(header.fs) or header.fs <= 0:
@@ -120,7 +124,7 @@ def _scan_wfdb(path: Path) -> RecordHeader:
     n_times = _wfdb_data_check(header, base)
     try:
         leads = canonical_lead_names(header.sig_name or [f"signal{i}" for i in range(header.n_sig)])
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         raise ValueError(f"WFDB record {base}: {exc}") from exc
     comments = [c.strip() for c in (header.comments or []) if c.strip()]
     return RecordHeader(path, float(header.fs), n_times, leads, _comment_meta(comments))
@@ -142,101 +146,6 @@ def scan_header(path) -> RecordHeader:
 
 
 # --------------------------------------------------------------------------- one item
-
-
-def _steps(transformer):
-    """The active steps of a (nested) Pipeline, or the transformer itself."""
-    steps = getattr(transformer, "steps", None)
-    if steps is None:
-        return [transformer]
-    out = []
-    for _, step in steps:
-        if step is not None and step != "passthrough":
-            out.extend(_steps(step))
-    return out
-
-
-def describe_preprocessing(preprocessing, leads: tuple[str, ...], sfreq: float | None):
-    """Lead names and rate after ``preprocessing``; raise if it expects other input.
-
-    ecgsk steps declare their rates (``Resample``, filters) and lead orders
-    (``ReorderLeads``), so a pipeline built for 500 Hz input applied to 100 Hz
-    records, or a ``ReorderLeads`` whose input order is not the records'
-    order, is refused instead of silently producing wrong input. After a step
-    that is not an ecgsk step the rate is unknown (None) and the lead names
-    are kept.
-    """
-    from ..preprocessing import ECGTransformer, ReorderLeads, SpectralStep
-
-    for step in _steps(preprocessing):
-        name = type(step).__name__
-        if isinstance(step, SpectralStep):
-            rate_in, rate_out = step._rates()
-            if sfreq is not None and not math.isclose(rate_in, sfreq, rel_tol=1e-9):
-                raise ValueError(
-                    f"preprocessing step {name} expects {rate_in:g} Hz input but the ECGs reach "
-                    f"it at {sfreq:g} Hz; build the preprocessing for {sfreq:g} Hz "
-                    f"(for example make_deepecg_preprocessing({sfreq:g}))"
-                )
-            sfreq = rate_out
-        elif isinstance(step, ReorderLeads):
-            wanted = canonical_lead_names(step.output_leads)
-            given = None if step.input_leads is None else canonical_lead_names(step.input_leads)
-            if given is None and leads != wanted:
-                raise ValueError(
-                    f"preprocessing step ReorderLeads has input_leads=None (input already in "
-                    f"{list(wanted)} order) but the ECGs have leads {list(leads)}; pass "
-                    f"input_leads={list(leads)}"
-                )
-            if given is not None and given != leads:
-                raise ValueError(
-                    f"preprocessing step ReorderLeads expects leads {list(given)} but the ECGs "
-                    f"have leads {list(leads)}"
-                )
-            leads = wanted
-        elif not isinstance(step, ECGTransformer):
-            sfreq = None
-    return leads, sfreq
-
-
-def check_preprocessing(preprocessing) -> None:
-    """Raise ``TypeError`` unless ``preprocessing`` is None or a transformer instance."""
-    if preprocessing is None:
-        return
-    is_class = isinstance(preprocessing, type)
-    if is_class or not all(callable(getattr(preprocessing, name, None))
-                           for name in ("fit", "transform")):
-        what = (f"the class {preprocessing.__name__} (pass an instance, e.g. "
-                f"{preprocessing.__name__}())" if is_class else
-                f"a {type(preprocessing).__name__} ({preprocessing!r:.60})")
-        raise TypeError(
-            "preprocessing must be an sklearn-style transformer with fit and transform (for "
-            f"example make_deepecg_preprocessing(500)) or None, got {what}"
-        )
-
-
-def preprocessing_repr(preprocessing) -> str:
-    """The untruncated ``repr`` of a transformer (sklearn shortens long ones with "...")."""
-    if hasattr(preprocessing, "get_params"):
-        return preprocessing.__repr__(N_CHAR_MAX=1_000_000)
-    return repr(preprocessing)
-
-
-def is_stateless(preprocessing) -> bool:
-    """True when every step is an ecgsk step, which learns nothing from the data.
-
-    The steps of :mod:`ecgsk.preprocessing` are fitted from the input shape
-    alone (``ECGTransformer._fit_shape``; ``ECGPipeline`` fits them that way
-    without calling their ``fit``), so fitting them on one ECG is exact. A
-    subclass with its own ``fit`` may learn from the data: it is not counted.
-    """
-    from ..preprocessing import ECGTransformer
-
-    return all(
-        isinstance(step, ECGTransformer) and type(step).fit is ECGTransformer.fit
-        and type(step).fit_transform is ECGTransformer.fit_transform
-        for step in _steps(preprocessing)
-    )
 
 
 def _not_fitted(preprocessing) -> bool:
@@ -267,8 +176,9 @@ def fit_once(preprocessing, x: np.ndarray):
         if isinstance(exc, AttributeError) and not _not_fitted(preprocessing):
             raise  # a bug in the transformer, not a missing fit
         raise ValueError(
-            f"preprocessing {type(preprocessing).__name__} is not fitted and is not made of "
-            "ecgsk.preprocessing steps only, so it may learn from the data: fit it on your "
+            f"preprocessing {type(preprocessing).__name__} is not fitted and has steps that "
+            "learn from the data (such as the cohort amplitude gain of "
+            "make_deepecg_preprocessing, or a step from outside ecgsk): fit it on your "
             "training ECGs first (preprocessing.fit(X_train)) and pass the fitted one "
             f"({type(exc).__name__}: {exc})"
         ) from exc
@@ -288,7 +198,8 @@ class ItemSpec:
         ``resample`` is true, else it is an error.
     n_times : int
         Samples before preprocessing (at ``sfreq``). A record of another length
-        is cropped or zero-padded (centred) when ``crop`` is true, else it is
+        is cropped or zero-padded (centred) when ``crop`` is true, kept as it is
+        when ``any_length`` is true (each item then has its record's length), else it is
         an error.
     preprocessing : fitted transformer or None
         Applied to ``x[None]``.
@@ -303,6 +214,8 @@ class ItemSpec:
     crop: bool = False
     preprocessing: object = None
     out_shape: tuple[int, int] | None = None
+    any_length: bool = False
+    verify: bool = True
 
     def conform(self, signal: np.ndarray, leads, sfreq: float, where: str) -> np.ndarray:
         """Lead order, rate and length of one record; raise ``ValueError`` naming ``where``."""
@@ -323,7 +236,7 @@ class ItemSpec:
                     "(pass sfreq= to resample every record to one rate)"
                 )
             x = Resample(sfreq, self.sfreq).fit_transform(x[None])[0]
-        if x.shape[1] != self.n_times:
+        if x.shape[1] != self.n_times and not (self.any_length and not self.crop):
             if not self.crop:
                 raise ValueError(
                     f"{where} has {x.shape[1]} samples per lead at {self.sfreq:g} Hz, expected "
@@ -356,7 +269,7 @@ class ItemSpec:
 
     def read(self, path) -> tuple[np.ndarray, RawRecord]:
         """Read the record at ``path``: ``(conformed ECG, record)``, or ``ValueError``."""
-        rec = _read_or_fail(path)
+        rec = _read_or_fail(path, self.verify)
         return self.conform(rec.signal, rec.leads, rec.sfreq, str(path)), rec
 
     def load(self, path) -> tuple[np.ndarray, RawRecord]:
@@ -365,11 +278,11 @@ class ItemSpec:
         return self.finish(x, str(path)), rec
 
 
-def _read_or_fail(path) -> RawRecord:
+def _read_or_fail(path, verify: bool = True) -> RawRecord:
     """:func:`read_record`, with every failure a ``ValueError`` naming the file."""
     where = str(path)
     try:
-        return read_record(path)
+        return read_record(path) if verify else read_record(path, verify=False)
     except FileNotFoundError as exc:
         raise ValueError(f"{where}: {exc}") from exc
     except OSError as exc:
@@ -413,7 +326,8 @@ class Reference:
     failures: list[tuple[str, str]]
 
 
-def find_reference(paths, sfreq=None, n_times=None, *, stop_at_error=False) -> Reference:
+def find_reference(paths, sfreq=None, n_times=None, *, stop_at_error=False,
+                   verify: bool = True) -> Reference:
     """The first of ``paths`` whose samples read and conform to the targets it sets.
 
     A record whose header reads but whose samples are corrupt never becomes
@@ -424,8 +338,9 @@ def find_reference(paths, sfreq=None, n_times=None, *, stop_at_error=False) -> R
     failures: list[tuple[str, str]] = []
     for index, path in enumerate(paths):
         try:
-            rec = _read_or_fail(path)
+            rec = _read_or_fail(path, verify)
             spec = spec_for_record(rec.leads, rec.sfreq, rec.signal.shape[1], sfreq, n_times)
+            spec.verify = verify
             x = spec.conform(rec.signal, rec.leads, rec.sfreq, str(path))
         except ValueError as exc:
             if stop_at_error:

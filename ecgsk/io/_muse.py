@@ -16,15 +16,18 @@ import numpy as np
 
 from ..leads import DERIVABLE_LEADS, STANDARD_12, canonical_lead_names, derive_limb_leads
 from ._common import (
+    SFREQ_RANGE,
     RawRecord,
     adc_to_mv,
     as_path_list,
     check_errors_option,
+    naming_errors,
     normalise_sex,
     parse_age,
     read_all,
     stack_records,
     unit_to_mv,
+    warn_implausible_amplitude,
 )
 from ._records import ECGRecords
 
@@ -84,7 +87,7 @@ def _pick_waveform(root: ET.Element, path: Path, waveform: str) -> ET.Element:
         warnings.warn(
             f"{path} has no Rhythm waveform; reading the Median (representative) beat instead",
             UserWarning,
-            stacklevel=5,
+            stacklevel=6,
         )
         return by_type["median"]
     found = sorted(k for k in by_type if k) or ["none"]
@@ -95,14 +98,22 @@ def _pick_waveform(root: ET.Element, path: Path, waveform: str) -> ET.Element:
 def _sample_rate(element: ET.Element, path: Path) -> float:
     base = _text(element, "SampleBase")
     exponent = _text(element, "SampleExponent", "0")
+    fields = f"SampleBase={base!r}, SampleExponent={exponent!r}"
+    if base is None:
+        raise ValueError(f"{path}: the waveform has no sample rate (no <SampleBase>)")
     try:
-        sfreq = float(base) * 10.0 ** int(exponent)
+        power = int(exponent)
+        sfreq = float(base) * 10.0 ** power if abs(power) <= 12 else math.inf
     except (TypeError, ValueError):
-        raise ValueError(
-            f"{path}: invalid or missing sample rate (SampleBase={base!r}, SampleExponent={exponent!r})"
-        ) from None
+        raise ValueError(f"{path}: invalid sample rate ({fields}): not numbers") from None
+    low, high = SFREQ_RANGE
     if not math.isfinite(sfreq) or sfreq <= 0:
-        raise ValueError(f"{path}: invalid sample rate {sfreq!r} Hz")
+        raise ValueError(f"{path}: invalid sample rate {sfreq!r} Hz ({fields})")
+    if not low <= sfreq <= high:
+        raise ValueError(
+            f"{path}: sample rate {sfreq:g} Hz ({fields}) is outside the plausible range for "
+            f"an ECG ({low:g} to {high:g} Hz)"
+        )
     return sfreq
 
 
@@ -133,7 +144,8 @@ def _decode_lead(lead: ET.Element, path: Path, verify_crc: bool) -> tuple[str, n
     if verify_crc and crc is not None and crc != zlib.crc32(raw):
         raise ValueError(
             f"{where}: CRC32 of WaveFormData does not match LeadDataCRC32; the data is corrupt "
-            "(pass verify_crc=False to read it anyway)"
+            "(to read it anyway pass verify_crc=False to read_muse_xml, or verify=False to "
+            "read_records)"
         )
     per_bit_text = _text(lead, "LeadAmplitudeUnitsPerBit")
     if per_bit_text is None:
@@ -172,6 +184,11 @@ def _age_years(demographics: ET.Element | None) -> float:
 def read_muse_record(path, waveform: str = "auto", verify_crc: bool = True) -> RawRecord:
     """Read one MUSE XML file into a :class:`RawRecord` with the 12 standard leads."""
     path = Path(path)
+    with naming_errors(path):
+        return _read_muse(path, waveform, verify_crc)
+
+
+def _read_muse(path: Path, waveform: str, verify_crc: bool) -> RawRecord:
     root = _parse_file(path)
     element = _pick_waveform(root, path, waveform)
     sfreq = _sample_rate(element, path)
@@ -221,6 +238,7 @@ def read_muse_xml(
     waveform: str = "auto",
     verify_crc: bool = True,
     errors: str = "raise",
+    check_amplitude: bool = True,
 ) -> ECGRecords:
     """Read GE MUSE ``RestingECG`` XML files as 12-lead ECGs in millivolts.
 
@@ -250,6 +268,9 @@ def read_muse_xml(
         Check each lead's ``LeadDataCRC32`` (when present) against its data.
     errors : {"raise", "skip"}, default="raise"
         Raise on an unreadable file, or skip it and list it in one warning.
+    check_amplitude : bool, default=True
+        Warn, naming the files, when an ECG's amplitude is implausible in mV
+        (see :func:`read_wfdb`); ``False`` skips the check.
 
     Returns
     -------
@@ -292,6 +313,8 @@ def read_muse_xml(
         raise ValueError(f"waveform must be one of {_WAVEFORM_CHOICES}, got {waveform!r}")
     items = as_path_list(paths, "MUSE XML paths")
     records = read_all(items, lambda p: read_muse_record(p, waveform, verify_crc), errors)
+    if check_amplitude:
+        warn_implausible_amplitude(records)
     return stack_records(records, sfreq=sfreq, n_times=n_times)
 
 

@@ -13,13 +13,16 @@ from ._common import (
     adc_to_mv,
     as_path_list,
     check_errors_option,
+    naming_errors,
     normalise_sex,
     parse_age,
     read_all,
     stack_records,
     unit_to_mv,
+    warn_implausible_amplitude,
 )
 from ._records import ECGRecords
+from ._wfdb_header import apply_header_fields, check_default_sfreq, check_header
 
 _EXTENSIONS = (".hea", ".dat", ".mat")
 
@@ -53,14 +56,15 @@ def _header_problem(hea: Path) -> str | None:
     return None
 
 
-def _read_digital(base: Path):
+def _read_digital(base: Path, default_sfreq=None):
     import wfdb
 
     hea = base.with_name(base.name + ".hea")
     if not hea.is_file():
         raise FileNotFoundError(f"WFDB header {hea} not found")
+    fields = check_header(hea, default_sfreq)
     try:
-        return wfdb.rdrecord(str(base), physical=False)
+        rec = wfdb.rdrecord(str(base), physical=False)
     except Exception as exc:
         # parsing the header a second time only on failure tells a bad header from bad data
         # (header parsing costs about as much as reading a 10 s record)
@@ -78,6 +82,8 @@ def _read_digital(base: Path):
             f"WFDB record {base}: could not read the samples of {where}; the file is truncated "
             f"or corrupt ({type(exc).__name__}: {exc})"
         ) from exc
+    apply_header_fields(rec, fields, hea)
+    return rec
 
 
 def _check_record(rec, base: Path, verify_checksum: bool) -> np.ndarray:
@@ -95,16 +101,19 @@ def _check_record(rec, base: Path, verify_checksum: bool) -> np.ndarray:
     if np.any(~np.isfinite(gains)) or np.any(gains <= 0):
         raise ValueError(f"WFDB record {base}: uncalibrated signal (ADC gains {list(rec.adc_gain)})")
     if verify_checksum and rec.checksum is not None:
-        # The header checksum is the 16-bit sum of every stored sample of a signal.
+        # The header checksum is the 16-bit sum of every stored sample of a signal (a
+        # header may give it for some signals only).
         sums = digital.sum(axis=0, dtype=np.int64) % 65536
-        expected = np.asarray(rec.checksum, dtype=np.int64) % 65536
-        bad = np.flatnonzero(sums != expected)
+        known = np.array([c is not None for c in rec.checksum], dtype=bool)
+        expected = np.array([c or 0 for c in rec.checksum], dtype=np.int64) % 65536
+        bad = np.flatnonzero(known & (sums != expected))
         if bad.size:
             files = sorted({rec.file_name[i] for i in bad})
             raise ValueError(
                 f"WFDB record {base}: checksum mismatch for signal(s) "
                 f"{[rec.sig_name[i] for i in bad]} in {files}: the data file is corrupt "
-                "(pass verify_checksum=False to read it anyway)"
+                "(to read it anyway pass verify_checksum=False to read_wfdb, or verify=False "
+                "to read_records)"
             )
     return digital
 
@@ -136,10 +145,18 @@ def _comment_meta(comments: list[str]) -> dict:
     return meta
 
 
-def read_wfdb_record(path, verify_checksum: bool = True) -> RawRecord:
-    """Read one WFDB record into a :class:`RawRecord` (float32 mV, canonical lead names)."""
+def read_wfdb_record(path, verify_checksum: bool = True, default_sfreq=None) -> RawRecord:
+    """Read one WFDB record into a :class:`RawRecord` (float32 mV, canonical lead names).
+
+    ``default_sfreq``: the rate of a header without one (None: such a header raises).
+    """
     base = record_base(Path(path))
-    rec = _read_digital(base)
+    with naming_errors(base):
+        return _read_record(base, verify_checksum, default_sfreq)
+
+
+def _read_record(base: Path, verify_checksum: bool, default_sfreq) -> RawRecord:
+    rec = _read_digital(base, default_sfreq)
     digital = _check_record(rec, base, verify_checksum)
     to_mv = [unit_to_mv(u, f"WFDB record {base}") for u in (rec.units or [None] * rec.n_sig)]
     invalid = [_INVALID_SAMPLE.get(str(f)) for f in rec.fmt]
@@ -147,7 +164,7 @@ def read_wfdb_record(path, verify_checksum: bool = True) -> RawRecord:
     names = rec.sig_name or [f"signal{i}" for i in range(rec.n_sig)]
     try:
         leads = canonical_lead_names(names)
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         raise ValueError(f"WFDB record {base}: {exc}") from exc
     meta = {"record_id": rec.record_name, "path": str(base)}
     comments = [c.strip() for c in (rec.comments or []) if c.strip()]
@@ -168,6 +185,8 @@ def read_wfdb(
     *,
     verify_checksum: bool = True,
     errors: str = "raise",
+    default_sfreq=None,
+    check_amplitude: bool = True,
 ) -> ECGRecords:
     """Read WFDB records (``.hea`` + ``.dat`` or ``.hea`` + ``.mat``) in millivolts.
 
@@ -201,6 +220,15 @@ def read_wfdb(
     errors : {"raise", "skip"}, default="raise"
         What to do with an unreadable record: raise, or skip it and list it in
         one warning.
+    default_sfreq : float, optional
+        The rate (Hz) of a header that omits it. The WFDB format then assumes
+        250 Hz; ecgsk never guesses, so without ``default_sfreq`` such a
+        header raises. Pass ``default_sfreq=250`` to accept WFDB's default.
+    check_amplitude : bool, default=True
+        Warn, naming the records, when a record's amplitude is implausible
+        for an ECG in mV (median per-lead peak-to-peak above 50 mV: a wrong
+        gain or microvolts; largest below 0.01 mV: a flat line or a unit
+        error). ``False`` skips the check.
 
     Returns
     -------
@@ -217,8 +245,10 @@ def read_wfdb(
     FileNotFoundError
         If a record's header does not exist.
     ValueError
-        For an invalid header, a missing, truncated or corrupt data file (the
-        message names the file), or records whose rate, length or lead set
+        For an invalid header (a sampling rate that is missing, text, not
+        positive, not finite or outside 20 Hz to 100 kHz; a junk signal
+        field), a missing, truncated or corrupt data file (the message names
+        the file and the field), or records whose rate, length or lead set
         differ (unless ``sfreq``/``n_times`` are given).
 
     See Also
@@ -240,6 +270,11 @@ def read_wfdb(
     True
     """
     check_errors_option(errors)
+    default_sfreq = check_default_sfreq(default_sfreq)
     items = as_path_list(paths, "WFDB record paths")
-    records = read_all(items, lambda p: read_wfdb_record(p, verify_checksum), errors)
+    records = read_all(
+        items, lambda p: read_wfdb_record(p, verify_checksum, default_sfreq), errors
+    )
+    if check_amplitude:
+        warn_implausible_amplitude(records)
     return stack_records(records, sfreq=sfreq, n_times=n_times)

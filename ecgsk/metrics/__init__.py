@@ -16,7 +16,8 @@ This package never imports torch.
 - :func:`expected_calibration_error`, :func:`brier_score`,
   :func:`reliability_curve`: calibration.
 - :data:`roc_auc_macro`, :data:`average_precision_macro` and
-  :func:`register_scorers`: scikit-learn scorers, also by name.
+  :func:`register_scorers`: scikit-learn scorer objects (``scoring=roc_auc_macro``), and an
+  explicit opt-in that makes their names known to scikit-learn.
 
 Examples
 --------

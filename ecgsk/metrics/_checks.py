@@ -30,6 +30,65 @@ def _as_numeric(obj, name: str) -> np.ndarray:
     return arr
 
 
+def _is_pandas(obj) -> bool:
+    return isinstance(obj, (pd.DataFrame, pd.Series))
+
+
+def align_rows(named: dict):
+    """Put every pandas argument in the row order of the first one, matching on the index.
+
+    ``named`` maps argument names to values, the reference first (usually
+    ``y_true``). Arrays and lists are positional and returned unchanged. A
+    pandas argument whose index holds the same labels as the reference's in
+    another order is reordered; one whose index holds other labels, or
+    duplicates, raises ``ValueError``: matching such rows by position is how
+    shuffled predictions silently score as chance.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> y = pd.Series([1, 0, 1], index=["a", "b", "c"])
+    >>> s = pd.Series([0.2, 0.9, 0.8], index=["b", "c", "a"])
+    >>> align_rows({"y_true": y, "y_score": s})["y_score"].tolist()
+    [0.8, 0.2, 0.9]
+    """
+    out = dict(named)
+    frames = [(name, obj) for name, obj in named.items() if _is_pandas(obj)]
+    if len(frames) < 2:
+        return out
+    ref_name, ref = frames[0]
+    ref_index = ref.index
+    for name, obj in frames[1:]:
+        index = obj.index
+        if index.equals(ref_index):
+            continue
+        hint = (
+            f"give both the same index (for example {name} = {name}.set_axis({ref_name}.index) "
+            "when the rows are already in the same order), or pass arrays to match rows by "
+            "position"
+        )
+        if len(index) != len(ref_index):
+            raise ValueError(
+                f"{name} has {len(index)} rows but {ref_name} has {len(ref_index)}"
+            )
+        if not (index.is_unique and ref_index.is_unique):
+            dup_name = ref_name if not ref_index.is_unique else name
+            raise ValueError(
+                f"{ref_name} and {name} have different indexes and {dup_name}'s index has "
+                f"duplicate labels, so their rows cannot be matched: {hint}"
+            )
+        missing = ref_index.difference(index, sort=False)
+        if len(missing):
+            extra = index.difference(ref_index, sort=False)
+            raise ValueError(
+                f"{ref_name} and {name} are pandas objects whose indexes name different rows "
+                f"(in {ref_name} only: {list(missing[:3])}, in {name} only: "
+                f"{list(extra[:3])}); rows are matched on the index, not by position: {hint}"
+            )
+        out[name] = obj.loc[ref_index]
+    return out
+
+
 def check_binary_targets(y_true, name: str = "y_true") -> np.ndarray:
     """Return ``y_true`` as a boolean array, or raise if it is not 0/1."""
     arr = _as_numeric(y_true, name)
@@ -57,6 +116,9 @@ def check_scores(y_score, name: str = "y_score") -> np.ndarray:
 def check_targets(y_true, y_score, labels=None, *, y_score_name: str = "y_score"):
     """Validate a (multi)label ground truth and its scores.
 
+    When both are pandas objects, rows are matched on the index
+    (:func:`align_rows`); arrays are matched by position.
+
     Returns
     -------
     y : ndarray of bool, shape (n_samples, n_labels)
@@ -67,6 +129,7 @@ def check_targets(y_true, y_score, labels=None, *, y_score_name: str = "y_score"
     one_dim : bool
         Whether the input was 1-D (a single binary label).
     """
+    y_score = align_rows({"y_true": y_true, y_score_name: y_score})[y_score_name]
     true_names = _names_of(y_true)
     score_names = _names_of(y_score)
     if isinstance(y_true, pd.DataFrame) and isinstance(y_score, pd.DataFrame):

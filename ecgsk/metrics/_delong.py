@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._checks import check_targets
+from ._checks import align_rows, check_targets
 
 
 @dataclass(frozen=True)
@@ -163,6 +163,9 @@ def delong_test(y_true, score_a, score_b, ci: float = 0.95, labels=None):
     """
     if not 0.0 < ci < 1.0:
         raise ValueError(f"ci must be in (0, 1), got {ci!r}")
+    # pandas rows are matched on the index (score_b on score_a's when y_true is an array)
+    aligned = align_rows({"y_true": y_true, "score_a": score_a, "score_b": score_b})
+    score_a, score_b = aligned["score_a"], aligned["score_b"]
     y, a, names, one_dim = check_targets(y_true, score_a, labels, y_score_name="score_a")
     _, b, _, _ = check_targets(y_true, score_b, labels, y_score_name="score_b")
     results = [_compare(y[:, j], a[:, j], b[:, j], ci) for j in range(y.shape[1])]

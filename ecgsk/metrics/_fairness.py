@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._checks import check_targets
+from ._checks import align_rows, check_targets
 from ._counts import confusion_counts
 from ._ranking import as_weights
 from ._report import _resolve_thresholds
@@ -135,6 +135,8 @@ def fairness_report(
     groups : array-like of shape (n_samples,), Series, or DataFrame
         Group of each ECG; a DataFrame gives one attribute per column (for
         example ``sex`` and ``age_group``). Missing values are an error.
+        Pandas arguments are matched on their index (rows in another order
+        are reordered, other row labels raise); arrays by position.
     thresholds : None, float, sequence, mapping or method, default=None
         As in :func:`classification_report`; None means 0.5 for scores and
         the values themselves for binary predictions.
@@ -160,7 +162,8 @@ def fairness_report(
     ------
     ValueError
         For fewer than two groups in an attribute, missing group values,
-        mismatched lengths, NaN scores or non-binary ``y_true``.
+        mismatched lengths, pandas arguments whose indexes name different
+        rows, NaN scores or non-binary ``y_true``.
 
     Examples
     --------
@@ -176,6 +179,8 @@ def fairness_report(
     """
     if n_resamples != 0:
         check_resampling(n_resamples, "bootstrap", 0.5, ci)
+    aligned = align_rows({"y_true": y_true, "y_pred_or_score": y_pred_or_score, "groups": groups})
+    y_pred_or_score, groups = aligned["y_pred_or_score"], aligned["groups"]
     y, pred, names, _ = _as_prediction(y_pred_or_score, y_true, thresholds, names=None,
                                        labels=labels)
     n = y.shape[0]

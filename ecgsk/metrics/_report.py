@@ -145,7 +145,10 @@ def classification_report(
     y_true : array-like or DataFrame of shape (n_ecgs, n_labels) or (n_ecgs,)
         Binary ground truth; DataFrame columns are the label names.
     y_score : array-like or DataFrame of the same shape
-        Scores or probabilities, finite.
+        Scores or probabilities, finite. When ``y_true`` and ``y_score`` are
+        both pandas objects their rows are matched on the index (rows in
+        another order are reordered; indexes naming other rows raise);
+        arrays are matched by position.
     labels : sequence of str, optional
         Label names. With DataFrames: the columns to evaluate. With arrays:
         the names of the columns (default: the 77 DeepECG labels when there are
@@ -188,8 +191,9 @@ def classification_report(
     Raises
     ------
     ValueError
-        For mismatched shapes, NaN scores, non-binary targets, unknown label
-        names or invalid thresholds.
+        For mismatched shapes, pandas inputs whose indexes name different
+        rows, NaN scores, non-binary targets, unknown label names or invalid
+        thresholds.
 
     Examples
     --------

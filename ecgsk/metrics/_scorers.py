@@ -176,8 +176,11 @@ def register_scorers() -> list[str]:
     ``cross_val_score(..., scoring="roc_auc_macro")`` and ``GridSearchCV``
     accept the names) and to the parameter constraints that scikit-learn
     modules imported so far built from the registry at import time; modules
-    imported later read the updated registry. Safe to call repeatedly;
-    ``import ecgsk`` calls it.
+    imported later read the updated registry. Safe to call repeatedly.
+
+    This writes into scikit-learn's private scorer registry, so ecgsk never calls it itself:
+    it is an explicit opt-in. Without it, pass the scorer objects instead of names
+    (``scoring=ecgsk.metrics.roc_auc_macro``), which needs nothing registered.
 
     Returns
     -------

@@ -4,7 +4,7 @@ Every model takes ``n_leads``, ``n_times`` and ``n_outputs``; ``forward(x)`` map
 ``(B, n_leads, n_times)`` to logits ``(B, n_outputs)``, ``forward_features(x)`` to embeddings
 ``(B, model.n_features)``, the head is ``model.head`` and ``model.reset_head(n)`` swaps it.
 Build models by name with :func:`build_model`; :func:`list_models` lists the names.
-This package never imports skorch or scikit-learn.
+This package never imports skorch, scikit-learn or pandas (tested in tests/test_imports.py).
 
 Examples
 --------
@@ -29,13 +29,14 @@ from ._registry import (
     register_model,
     unregister_model,
 )
-from .efficientnet import EfficientNetV2_1d, StageSpec
+from .efficientnet import DeepECGSL, EfficientNetV2_1d, StageSpec
 from .heads import AttentionPooling, LinearHead, MeanPooling, MLPHead
 from .transformer import ECGTransformer
 from .xresnet import XResNet1d
 
 __all__ = [
     "AttentionPooling",
+    "DeepECGSL",
     "ECGModule",
     "ECGTransformer",
     "EfficientNetV2_1d",

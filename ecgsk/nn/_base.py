@@ -7,6 +7,8 @@ import numbers
 import torch
 from torch import Tensor, nn
 
+from ._layers import to_fast_layout
+
 
 def check_positive_int(value, name: str) -> int:
     """Return ``value`` as an int if it is a positive integer, else raise.
@@ -137,6 +139,14 @@ class ECGModule(nn.Module):
             )
         if not x.is_floating_point():
             raise TypeError(f"input must be a floating point tensor, got {x.dtype}")
+
+    def _to_layout(self, x: Tensor) -> Tensor:
+        # The convolutional networks set ``fast_layout = True`` in __init__ and keep their
+        # feature maps in the channels-last 4-D view of ecgsk.nn._layers (same function, faster
+        # CPU kernels); False runs the plain 3-D path.
+        if self.fast_layout:
+            return to_fast_layout(x)
+        return x
 
     def _make_head(self, n_outputs: int) -> nn.Module:  # pragma: no cover - abstract
         raise NotImplementedError

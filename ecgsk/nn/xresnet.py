@@ -38,21 +38,30 @@ import torch
 from torch import Tensor, nn
 
 from ._base import ECGModule, check_positive_int, check_probability
+from ._layers import (
+    AvgPool1d,
+    BatchNorm1d,
+    Conv1d,
+    ConvBN,
+    MaxPool1d,
+    global_max,
+    global_mean,
+)
 from ._registry import register_model
 from .heads import MLPHead
 
 
 def _conv_bn(c_in: int, c_out: int, kernel: int, stride: int = 1, act: bool = True,
-             zero_bn: bool = False) -> nn.Sequential:
-    bn = nn.BatchNorm1d(c_out)
+             zero_bn: bool = False) -> ConvBN:
+    bn = BatchNorm1d(c_out)
     bn.weight.data.fill_(0.0 if zero_bn else 1.0)
     layers: list[nn.Module] = [
-        nn.Conv1d(c_in, c_out, kernel, stride=stride, padding=(kernel - 1) // 2, bias=False),
+        Conv1d(c_in, c_out, kernel, stride=stride, padding=(kernel - 1) // 2, bias=False),
         bn,
     ]
     if act:
         layers.append(nn.ReLU(inplace=True))
-    return nn.Sequential(*layers)
+    return ConvBN(*layers)
 
 
 class XResBlock1d(nn.Module):
@@ -88,7 +97,7 @@ class XResBlock1d(nn.Module):
             )
         shortcut: list[nn.Module] = []
         if stride != 1:
-            shortcut.append(nn.AvgPool1d(stride, ceil_mode=True))
+            shortcut.append(AvgPool1d(stride, ceil_mode=True))
         if c_in != c_out:
             shortcut.append(_conv_bn(c_in, c_out, 1, act=False))
         self.shortcut = nn.Sequential(*shortcut)
@@ -168,13 +177,14 @@ class XResNet1d(ECGModule):
         self.dropout = check_probability(dropout, "dropout")
         self.head_hidden = tuple(check_positive_int(h, "head hidden size") for h in head_hidden)
         self._init_signal(n_leads, n_times, n_outputs, min_times=2 ** (len(layers) + 1))
+        self.fast_layout = True  # channels-last 4-D feature maps (ecgsk.nn._layers)
 
         stem: list[nn.Module] = []
         c_in = self.n_leads
         for i, width in enumerate(stem_widths):
             stem.append(_conv_bn(c_in, width, stem_kernel_size, stride=2 if i == 0 else 1))
             c_in = width
-        stem.append(nn.MaxPool1d(kernel_size=3, stride=2, padding=1))
+        stem.append(MaxPool1d(kernel_size=3, stride=2, padding=1))
         self.stem = nn.Sequential(*stem)
 
         stages: list[nn.Module] = []
@@ -208,8 +218,8 @@ class XResNet1d(ECGModule):
     def forward_features(self, x: Tensor) -> Tensor:
         """Embeddings ``(B, n_features)``: max- and average-pooled last feature map."""
         self._check_input(x)
-        x = self.stages(self.stem(x))
-        return torch.cat([x.amax(dim=-1), x.mean(dim=-1)], dim=1)
+        x = self.stages(self.stem(self._to_layout(x)))
+        return torch.cat([global_max(x), global_mean(x)], dim=1)
 
 
 _TINY = {"widths": (8, 8, 16, 16), "stem_widths": (8, 8, 16), "head_hidden": (32,)}

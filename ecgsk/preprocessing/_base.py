@@ -19,8 +19,12 @@ from sklearn.utils.validation import check_is_fitted
 from .._validation import check_ecg
 
 
-class ECGTransformer(TransformerMixin, BaseEstimator):
+class BaseECGStep(TransformerMixin, BaseEstimator):
     """Base class for the transformers of :mod:`ecgsk.preprocessing`.
+
+    (Named ``ECGTransformer`` before; that name is a deprecated alias in
+    :mod:`ecgsk.preprocessing`, and :class:`ecgsk.nn.ECGTransformer` is the
+    network.)
 
     Subclasses implement :meth:`_validate_params` (parameter checks run in
     ``fit``), :meth:`_min_times` (shortest input the step accepts),
@@ -31,6 +35,19 @@ class ECGTransformer(TransformerMixin, BaseEstimator):
     of the ECGs seen in ``fit``. ``transform`` requires the same number of
     leads; the number of samples may differ (a filter applies to any length
     it can handle), but must meet the step's minimum length.
+
+    Most steps learn nothing from the data: ``fit`` only checks the input
+    shape. A step that does learn (:class:`AmplitudeScaler`,
+    :class:`DeepECGSpectralCleaning`) derives from :class:`LearnedStep`, whose
+    ``_learns_from_data()`` is true; :class:`ECGPipeline` then fits it on the
+    output of the steps before it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecgsk.preprocessing import BaseECGStep, CropOrPad
+    >>> isinstance(CropOrPad(10), BaseECGStep), CropOrPad(10)._learns_from_data()
+    (True, False)
     """
 
     # Steps whose result on one ECG does not depend on the other ECGs of the
@@ -53,6 +70,10 @@ class ECGTransformer(TransformerMixin, BaseEstimator):
 
     def _output_shape(self, n_leads: int, n_times: int) -> tuple[int, int]:
         return n_leads, n_times
+
+    def _learns_from_data(self) -> bool:
+        """True when ``fit`` learns from the signals, not only from their shape."""
+        return False
 
     def _chunk_kernel(self, n_ecgs: int, n_leads: int, n_times: int):
         """Return ``f(X_chunk, rows) -> Y_chunk`` for a whole transform call.
@@ -149,7 +170,69 @@ class ECGTransformer(TransformerMixin, BaseEstimator):
         return tags
 
 
-class SpectralStep(ECGTransformer):
+class LearnedStep(BaseECGStep):
+    """Base class of the steps whose ``fit`` learns from the signals.
+
+    Subclasses implement :meth:`_fit_data` (called with the checked input,
+    after the shape checks, when :meth:`_learns_from_data` is true) and may
+    make :meth:`_learns_from_data` depend on their parameters: a step given
+    what it would learn as a parameter (a fixed gain) learns nothing, and
+    sets its fitted attributes from that parameter in ``_fit_shape``. ``fit`` and
+    ``fit_transform`` are defined here, not inherited, so that code which
+    checks ``type(step).fit is BaseECGStep.fit`` to tell shape-only steps
+    apart treats these as steps to be fitted on training data.
+    """
+
+    def _learns_from_data(self) -> bool:
+        return True
+
+    def _fit_data(self, X: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def fit(self, X, y=None):
+        """Validate the parameters, record the input shape and learn from ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ecgs, n_leads, n_times)
+            ECG signals in millivolts (the training cohort).
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        self._validate_params()
+        X = check_ecg(X)
+        self._fit_shape(X.shape[1], X.shape[2])
+        if self._learns_from_data():
+            self._fit_data(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit to ``X`` and return the transformed signals.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ecgs, n_leads, n_times)
+            ECG signals in millivolts.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        ndarray of shape (n_ecgs, n_leads_out, n_times_out), float32
+            The transformed signals.
+        """
+        from ._engine import run_steps
+
+        self.fit(X)
+        return run_steps([self], check_ecg(X))
+
+
+class SpectralStep(BaseECGStep):
     """Base class of the zero-phase frequency-domain steps.
 
     A spectral step is described by operations on the real FFT of the

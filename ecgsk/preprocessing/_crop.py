@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.utils import check_random_state
 
-from ._base import ECGTransformer, check_positive_int
+from ._base import BaseECGStep, check_positive_float, check_positive_int
 
 _MODES = ("center", "start", "random")
 
 
-class CropOrPad(ECGTransformer):
+class PaddingWarning(UserWarning):
+    """Records padded so much that the padding dominates the output."""
+
+
+class CropOrPad(BaseECGStep):
     """Cut longer records and zero-pad shorter ones to ``n_times`` samples.
 
     Parameters
@@ -26,6 +32,13 @@ class CropOrPad(ECGTransformer):
     random_state : int, RandomState instance or None, default=None
         Seeds the offsets of ``mode="random"``. An int gives the same offsets
         on every ``transform`` call; a ``RandomState`` advances between calls.
+    max_pad : float or None, default=0.5
+        Warn (:class:`PaddingWarning`) when zero padding makes up this share
+        of the output or more: records half as long as the output or
+        shorter. That is how a wrong sampling rate shows when the records
+        carry none (100 Hz records given to a pipeline built for 500 Hz come
+        out 80% zeros), and a model scores padding as if it were signal.
+        ``None`` turns the warning off.
 
     Attributes
     ----------
@@ -39,6 +52,10 @@ class CropOrPad(ECGTransformer):
     Input that already has ``n_times`` samples is returned unchanged, without
     a copy. Padding uses zeros, the baseline of a filtered ECG.
 
+    Every record of a batch has the same length, so the padding warning
+    concerns every record of the batch; it names how many there are, the
+    input length and the share of padding.
+
     Examples
     --------
     >>> import numpy as np
@@ -50,15 +67,18 @@ class CropOrPad(ECGTransformer):
     [9.0, 0.0, 0.0, 0.0]
     """
 
-    def __init__(self, n_times, mode="center", random_state=None):
+    def __init__(self, n_times, mode="center", random_state=None, max_pad=0.5):
         self.n_times = n_times
         self.mode = mode
         self.random_state = random_state
+        self.max_pad = max_pad
 
     def _validate_params(self):
         check_positive_int(self.n_times, "n_times")
         if self.mode not in _MODES:
             raise ValueError(f"mode must be one of {_MODES}, got {self.mode!r}")
+        if self.max_pad is not None:
+            check_positive_float(self.max_pad, "max_pad")
 
     def _output_shape(self, n_leads, n_times):
         return n_leads, int(self.n_times)
@@ -68,6 +88,17 @@ class CropOrPad(ECGTransformer):
         if n_times == target:
             return None
         span = abs(n_times - target)
+        if n_times < target and self.max_pad is not None:
+            share = span / target
+            if share >= float(self.max_pad):
+                which = "the record" if n_ecgs == 1 else f"all {n_ecgs} records (indices 0-{n_ecgs - 1})"
+                warnings.warn(
+                    f"CropOrPad pads {which} from {n_times} to {target} samples: "
+                    f"{share:.0%} of the output is zero padding. Are the records this short, "
+                    "or is their sampling rate not the one the preprocessing was built for? "
+                    "(max_pad=None turns this warning off)",
+                    PaddingWarning, stacklevel=6,
+                )
         if self.mode == "random":
             offsets = check_random_state(self.random_state).randint(0, span + 1, size=n_ecgs)
         else:

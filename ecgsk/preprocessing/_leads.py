@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..leads import DERIVABLE_LEADS, STANDARD_12, canonical_lead_names, derive_limb_leads
-from ._base import ECGTransformer
+from ._base import BaseECGStep
 
 _FILL_OPTIONS = (None, "zeros")
 
 
-class ReorderLeads(ECGTransformer):
+class ReorderLeads(BaseECGStep):
     """Map the leads of a batch onto a target order (by default :data:`~ecgsk.leads.STANDARD_12`).
 
     Input names are matched whatever their case or usual spelling (``"AVR"``,

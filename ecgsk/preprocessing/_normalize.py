@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
-from ._base import ECGTransformer, check_positive_float, check_positive_int
+from ._base import BaseECGStep, check_positive_float, check_positive_int
 
 _METHODS = ("zscore", "robust", "deepecg")
 
@@ -13,15 +13,21 @@ DEEPECG_TARGET_MAGNITUDE = 2.23
 """Default ``target`` of ``NormalizeLeads(method="deepecg")`` (mV).
 
 The median, over the first 200 PTB-XL records (``../shared/data/ptbxl_subset``),
-of the mean DFT magnitude of lead I after the default
-:func:`make_deepecg_preprocessing` chain (0.5-100 Hz band-pass, notches,
-250 Hz, 2500 samples). Scaling to it keeps a typical PTB-XL record at its
-original amplitude, in millivolts.
+of the mean DFT magnitude of lead I (DC left out) after the
+:func:`make_deepecg_preprocessing` chain without normalisation (0.5-100 Hz
+band-pass, notches, 250 Hz, 2500 samples). Scaling to it keeps a typical
+PTB-XL record at its original amplitude, in millivolts.
 """
 
 
-class NormalizeLeads(ECGTransformer):
+class NormalizeLeads(BaseECGStep):
     """Normalise amplitudes record by record (never with statistics of the batch).
+
+    Every method here brings each record to a common scale, so voltage
+    differences between records are normalised away. The default amplitude
+    normalisation of :func:`make_deepecg_preprocessing` is
+    :class:`AmplitudeScaler` instead: one gain learned on the training
+    cohort, which keeps them.
 
     Parameters
     ----------

@@ -28,7 +28,6 @@ label name.
 
 from __future__ import annotations
 
-import io
 import numbers
 import zipfile
 from collections.abc import Mapping
@@ -36,25 +35,24 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import Tensor, nn
 
 from ..labels import DEEPECG_LABELS
-from ..nn._fairseq import (
+from ._fairseq import (
     _check_trust,
     convert_fairseq_state_dict,
-    is_torchscript_archive,
-    load_torchscript,
     read_fairseq_checkpoint,
     ssl_model_config,
-    torchscript_bytes,
+)
+from ._torchscript import (
+    DEEPECG_SL_INPUT_SCALE,
+    RELEASE_N_LEADS,
+    RELEASE_N_TIMES,
+    ReleasedTorchScript,
+    is_torchscript_archive,
 )
 
-#: Signal the release's DeepECG-SL multiplies its (millivolt) input by: 1 / 0.0048 mV per unit.
-DEEPECG_SL_INPUT_SCALE = 1.0 / 0.0048
 #: DeepECG-SSL takes millivolts as they are.
 DEEPECG_SSL_INPUT_SCALE = 1.0
-#: Input shape of the released models: 12 leads, 2500 samples (10 s at 250 Hz).
-RELEASE_N_LEADS, RELEASE_N_TIMES = 12, 2500
 KINDS = ("auto", "sl", "ssl")
 
 #: The 77 labels in the order of the released DeepECG-SSL (WCR) head's outputs.
@@ -151,80 +149,6 @@ def detect_release_kind(path) -> str:
         f"{path} is not a DeepECG weights file: expected a TorchScript archive (DeepECG-SL) or "
         "a fairseq-signals checkpoint written by torch.save (DeepECG-SSL)"
     )
-
-
-class ReleasedTorchScript(nn.Module):
-    """A released TorchScript ECG model behind ecgsk's input convention (millivolts).
-
-    ``forward(x)`` returns ``model(x * input_scale)``: the logits the release computes on its
-    own expected input. The TorchScript archive is read once, at construction; pickling stores
-    its bytes, so a pickled estimator does not need the file any more.
-
-    Parameters
-    ----------
-    path : str or path
-        The TorchScript archive (``torch.jit.load``).
-    n_leads, n_times : int, default=12, 2500
-        Input shape the module is checked with.
-    n_outputs : int, default=77
-        Logits the archive must return.
-    input_scale : float, default=1 / 0.0048
-        Factor applied to the millivolt input before the archive (DeepECG-SL's own scaling).
-
-    Attributes
-    ----------
-    model : torch.jit.ScriptModule
-        The released network.
-
-    Examples
-    --------
-    >>> import tempfile, torch
-    >>> path = tempfile.mktemp(suffix=".pt")
-    >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12 * 10, 3))
-    >>> torch.jit.save(torch.jit.script(net), path)
-    >>> wrapped = ReleasedTorchScript(path, n_times=10, n_outputs=3, input_scale=2.0)
-    >>> x = torch.randn(4, 12, 10)
-    >>> bool(torch.allclose(wrapped(x), net(2.0 * x)))
-    True
-    """
-
-    is_released_torchscript = True  # export refuses it by this flag (no import of this module)
-
-    def __init__(self, path, n_leads: int = RELEASE_N_LEADS, n_times: int = RELEASE_N_TIMES,
-                 n_outputs: int = 77, input_scale: float = DEEPECG_SL_INPUT_SCALE):
-        super().__init__()
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"TorchScript file {str(path)!r} does not exist")
-        try:
-            self.model = load_torchscript(path)
-        except RuntimeError as exc:
-            raise ValueError(f"{path} is not a loadable TorchScript archive: {exc}") from exc
-        self.path = str(path)
-        self.n_leads, self.n_times, self.n_outputs = int(n_leads), int(n_times), int(n_outputs)
-        self.input_scale = float(input_scale)
-
-    def forward(self, x: Tensor) -> Tensor:
-        out = self.model(x * self.input_scale)
-        if not isinstance(out, Tensor):
-            raise TypeError(
-                f"the TorchScript model returned a {type(out).__name__}, not a tensor of logits"
-            )
-        return out
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        modules = dict(state["_modules"])
-        modules["model"] = torchscript_bytes(modules["model"])
-        state["_modules"] = modules
-        return state
-
-    def __setstate__(self, state):
-        modules = dict(state["_modules"])
-        if isinstance(modules.get("model"), bytes):
-            modules["model"] = load_torchscript(io.BytesIO(modules["model"]))
-        state["_modules"] = modules
-        super().__setstate__(state)
 
 
 def _check_kind(kind) -> str:

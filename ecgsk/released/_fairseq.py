@@ -30,7 +30,9 @@ is weight-normalised in fairseq-signals, stored either as ``weight_g``/``weight_
 ``torch.nn.utils.weight_norm``) or ``parametrizations.weight.original0``/``original1``; both
 become ``pos_conv_weight_norm=True``. The pretraining-only modules (``quantizer``,
 ``project_q``, ``final_proj``, ``target_glu``, ``input_quantizer``, ``project_inp``) are
-ignored. Sizes are read from the tensors (width, FFN width, layers, positional kernel and
+ignored. The released *pretrained* encoder, whose keys have no prefix (top-level
+``feature_extractor.*``, ``encoder.layers.*``, ``quantizer.*``), is read by
+:mod:`ecgsk.released._pretrained` with the same mapping (:func:`map_encoder_state`). Sizes are read from the tensors (width, FFN width, layers, positional kernel and
 groups, outputs); the number of attention heads, the layer-norm placement and the conv strides,
 which tensors do not record, from the checkpoint's configuration.
 
@@ -47,19 +49,17 @@ from __future__ import annotations
 
 import argparse
 import ast
-import io
 import numbers
 import pickle
 import re
-import warnings
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
-from ._registry import build_model
+from ..nn import build_model
+from ._torchscript import is_torchscript_archive
 
 #: Encoder prefixes of the state-dict keys, in the order they are tried.
 ENCODER_PREFIXES: tuple[str, ...] = ("encoder.", "w2v_encoder.w2v_model.")
@@ -72,7 +72,6 @@ PRETRAINING_ONLY: tuple[str, ...] = (
 #: Where the positional convolution lives: new fairseq-signals, then older releases.
 _POS_CONV_PREFIXES: tuple[str, ...] = ("conv_pos.pos_conv.0.", "encoder.pos_conv.0.")
 _DEFAULT_CONV_LAYERS = "[(256, 2, 2)] * 4"
-_JIT_DEPRECATION = r"`torch\.jit\.\w+` is deprecated"
 _SHOWN = 5
 
 
@@ -98,25 +97,6 @@ class FairseqCheckpoint(dict):
     def state_dict(self) -> dict[str, Tensor]:
         """The model's state dict (``self["model"]``)."""
         return self["model"]
-
-
-def is_torchscript_archive(path) -> bool:
-    """True if ``path`` is a TorchScript archive (a zip with ``code/`` and ``constants.pkl``).
-
-    Examples
-    --------
-    >>> import tempfile, torch
-    >>> path = tempfile.mktemp(suffix=".pt")
-    >>> torch.save({"w": torch.zeros(1)}, path)
-    >>> is_torchscript_archive(path)
-    False
-    """
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-    except (zipfile.BadZipFile, OSError):
-        return False
-    return any(n.endswith("constants.pkl") or "/code/" in n for n in names)
 
 
 def _numpy_globals() -> list:
@@ -420,14 +400,47 @@ def ssl_model_config(ckpt: Mapping) -> dict:
     """
     sd = ckpt["model"]
     keys = set(sd)
-    enc = _find_prefix(keys, ENCODER_PREFIXES, "feature_extractor.conv_layers.0.0.weight",
-                       "convolutional feature extractor")
+    enc = _classifier_prefix(keys)
     head = HEAD_PREFIXES[ENCODER_PREFIXES.index(enc)]
     if head + "weight" not in keys:
         raise ValueError(
             f"the checkpoint has no classification head {head}weight: it is a pretrained "
-            "encoder, not a fine-tuned DeepECG-SSL classifier"
+            "encoder, not a fine-tuned DeepECG-SSL classifier; load an encoder with "
+            "ecgsk.released.load_deepecg_ssl_encoder(path)"
         )
+    arch = encoder_arch_config(ckpt, enc)
+    return {"n_leads": arch.pop("n_leads"), "n_outputs": int(sd[head + "weight"].shape[0]),
+            **arch}
+
+
+def _classifier_prefix(keys) -> str:
+    """The encoder prefix of a fine-tuned checkpoint; a pretraining checkpoint is named as such."""
+    probe = "feature_extractor.conv_layers.0.0.weight"
+    if probe in keys and not any(p + probe in keys for p in ENCODER_PREFIXES):
+        raise ValueError(
+            "this is a DeepECG-SSL pretraining checkpoint (the released pretrained encoder: "
+            "top-level feature_extractor.*, encoder.layers.*, quantizer.*), not a fine-tuned "
+            "classifier (encoder.* keys with a proj.* head); load it with "
+            "ecgsk.released.load_deepecg_ssl_encoder(path) or ECGPretrainer.from_deepecg(path)"
+        )
+    return _find_prefix(keys, ENCODER_PREFIXES, probe, "convolutional feature extractor")
+
+
+def encoder_arch_config(ckpt: Mapping, enc: str) -> dict:
+    """``n_leads`` and the ``ECGTransformer`` arguments of the encoder under key prefix ``enc``.
+
+    Shared by the fine-tuned (``enc`` ``"encoder."`` or ``"w2v_encoder.w2v_model."``) and the
+    pretraining layout (``enc`` ``""``): sizes from the tensors, the rest from the
+    configuration.
+
+    Examples
+    --------
+    >>> ckpt = read_fairseq_checkpoint("deepecg_ssl_pretrained.pt")  # doctest: +SKIP
+    >>> encoder_arch_config(ckpt, "")["embed_dim"]  # doctest: +SKIP
+    768
+    """
+    sd = ckpt["model"]
+    keys = set(sd)
     cfg = _encoder_config(ckpt)
     mode = _get(cfg, "extractor_mode", "default")
     if mode != "default":
@@ -484,7 +497,6 @@ def ssl_model_config(ckpt: Mapping) -> dict:
         )
     return {
         "n_leads": int(n_leads),
-        "n_outputs": int(sd[head + "weight"].shape[0]),
         "conv_layers": conv_layers,
         "embed_dim": int(embed_dim),
         "n_layers": n_layers,
@@ -497,7 +509,7 @@ def ssl_model_config(ckpt: Mapping) -> dict:
     }
 
 
-def _key_map(enc: str, head: str, pos: str, n_conv: int, n_layers: int,
+def _key_map(enc: str, head: str | None, pos: str, n_conv: int, n_layers: int,
              pos_weights: dict[str, str], has_groupnorm: bool) -> dict[str, str | tuple[str, ...]]:
     """ecgsk key -> fairseq key (or the q, k, v keys concatenated into it)."""
     mapping: dict[str, str | tuple[str, ...]] = {}
@@ -511,7 +523,8 @@ def _key_map(enc: str, head: str, pos: str, n_conv: int, n_layers: int,
         mapping[f"feature_norm.{p}"] = f"{enc}layer_norm.{p}"
         mapping[f"post_extract_proj.{p}"] = f"{enc}post_extract_proj.{p}"
         mapping[f"encoder_norm.{p}"] = f"{enc}encoder.layer_norm.{p}"
-        mapping[f"head.linear.{p}"] = f"{head}{p}"
+        if head is not None:
+            mapping[f"head.linear.{p}"] = f"{head}{p}"
     mapping["mask_embedding"] = f"{enc}mask_emb"
     mapping["pos_conv.conv.bias"] = f"{enc}{pos}bias"
     for dst, src in pos_weights.items():
@@ -629,10 +642,43 @@ def convert_fairseq_state_dict(ckpt: Mapping, model: torch.nn.Module) -> dict[st
     <All keys matched successfully>
     """
     sd = ckpt["model"]
-    keys = set(sd)
-    enc = _find_prefix(keys, ENCODER_PREFIXES, "feature_extractor.conv_layers.0.0.weight",
-                       "convolutional feature extractor")
+    enc = _classifier_prefix(set(sd))
     head = HEAD_PREFIXES[ENCODER_PREFIXES.index(enc)]
+    out, used, missing, shapes = map_encoder_state(sd, enc, head, model)
+    ignored = tuple(enc + p for p in PRETRAINING_ONLY)
+    unexpected = sorted(k for k in set(sd) - used if not k.startswith(ignored))
+    raise_mismatch(unexpected, missing, shapes)
+    return out
+
+
+def raise_mismatch(unexpected, missing, shapes) -> None:
+    """Raise one ValueError listing the first unexpected, missing and misshapen keys, if any."""
+    problems = []
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected key(s): {unexpected[:_SHOWN]}")
+    if missing:
+        problems.append(f"{len(missing)} missing key(s): {missing[:_SHOWN]}")
+    if shapes:
+        problems.append(f"{len(shapes)} shape mismatch(es): {shapes[:_SHOWN]}")
+    if problems:
+        raise ValueError("the checkpoint does not match the DeepECG-SSL architecture: "
+                         + "; ".join(problems))
+
+
+def map_encoder_state(sd: Mapping, enc: str, head: str | None, model: torch.nn.Module):
+    """Map the encoder tensors under key prefix ``enc`` (and the head ``head``) onto ``model``.
+
+    Returns
+    -------
+    out : dict of str to Tensor
+        float32 copies under ``model``'s keys (``head.linear.*`` keeps the model's own values
+        when ``head`` is None).
+    used : set of str
+        The checkpoint keys consumed.
+    missing, shapes : list of str
+        Descriptions of absent keys and of shape mismatches (empty when all is well).
+    """
+    keys = set(sd)
     pos = next((p for p in _POS_CONV_PREFIXES if f"{enc}{p}bias" in keys), _POS_CONV_PREFIXES[0])
     target = model.state_dict()
     want_norm = "pos_conv.conv.parametrizations.weight.original0" in target
@@ -641,9 +687,11 @@ def convert_fairseq_state_dict(ckpt: Mapping, model: torch.nn.Module) -> dict[st
     mapping = _key_map(enc, head, pos, len(model.conv_layers), len(model.layers), pos_weights,
                        has_groupnorm=f"{enc}feature_extractor.conv_layers.0.2.weight" in keys)
     out: dict[str, Tensor] = {}
+    if head is None:
+        out.update({k: v.clone() for k, v in target.items() if k.startswith("head.")})
     missing: list[str] = []
     shapes: list[str] = []
-    used: set[str] = set()
+    used: set[str] = set(folded)
     for dst, src in mapping.items():
         if dst not in target:
             missing.append(f"{dst} (no such parameter in the model)")
@@ -669,20 +717,7 @@ def convert_fairseq_state_dict(ckpt: Mapping, model: torch.nn.Module) -> dict[st
             shapes.append(f"{shown} -> {dst} expects {tuple(target[dst].shape)}")
             continue
         out[dst] = tensor.detach().to(torch.float32).clone()
-    ignored = tuple(enc + p for p in PRETRAINING_ONLY)
-    used |= folded
-    unexpected = sorted(k for k in keys - used if not k.startswith(ignored))
-    problems = []
-    if unexpected:
-        problems.append(f"{len(unexpected)} unexpected key(s): {unexpected[:_SHOWN]}")
-    if missing:
-        problems.append(f"{len(missing)} missing key(s): {missing[:_SHOWN]}")
-    if shapes:
-        problems.append(f"{len(shapes)} shape mismatch(es): {shapes[:_SHOWN]}")
-    if problems:
-        raise ValueError("the checkpoint does not match the DeepECG-SSL architecture: "
-                         + "; ".join(problems))
-    return out
+    return out, used, missing, shapes
 
 
 def load_fairseq_ssl(path_or_ckpt, n_times: int = 2500, weight_norm: bool = False, *,
@@ -730,49 +765,3 @@ def load_fairseq_ssl(path_or_ckpt, n_times: int = 2500, weight_norm: bool = Fals
                         n_outputs=config["n_outputs"], **{**arch, **kwargs})
     model.load_state_dict(convert_fairseq_state_dict(ckpt, model))
     return model.eval(), config
-
-
-def torchscript_bytes(module: torch.jit.ScriptModule) -> bytes:
-    """Serialise a TorchScript module to bytes (``torch.jit.save`` into memory).
-
-    Examples
-    --------
-    >>> import torch
-    >>> scripted = torch.jit.script(torch.nn.Linear(2, 1))
-    >>> type(load_torchscript(io.BytesIO(torchscript_bytes(scripted)))).__name__
-    'RecursiveScriptModule'
-    """
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_JIT_DEPRECATION, category=DeprecationWarning)
-        torch.jit.save(module, buffer)
-    return buffer.getvalue()
-
-
-def load_torchscript(source) -> torch.jit.ScriptModule:
-    """``torch.jit.load`` on the CPU, without torch's deprecation warning for TorchScript.
-
-    The released DeepECG-SL model only exists as TorchScript, so the warning (which asks to
-    move to ``torch.export``) is not something a user of the file can act on.
-
-    Parameters
-    ----------
-    source : str, path or file-like
-        The archive.
-
-    Returns
-    -------
-    torch.jit.ScriptModule
-
-    Examples
-    --------
-    >>> import io, torch
-    >>> scripted = torch.jit.script(torch.nn.Linear(2, 1))
-    >>> load_torchscript(io.BytesIO(torchscript_bytes(scripted))).original_name
-    'Linear'
-    """
-    if isinstance(source, Path):
-        source = str(source)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_JIT_DEPRECATION, category=DeprecationWarning)
-        return torch.jit.load(source, map_location="cpu")

@@ -1,0 +1,254 @@
+"""``_SupervisedECGNet``: what the classifier and the regressor add to ``_ECGNet``.
+
+The loss, and the network's origin: a registry name, a class, an instance, or a pretrained
+encoder (``encoder=``) fine-tuned fully, partially or as a linear probe. ``ECGPretrainer``
+does not inherit any of it.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import numbers
+
+import torch
+
+from ._augment import Augmenter, build_augment
+from ._base import _ECGNet
+
+FINETUNE_MODES = ("full", "partial", "linear")
+
+
+class _Criterion:
+    """The loss as a plain callable (not a torch module).
+
+    A parameter-free loss must not be handed to Accelerate, which would wrap it in
+    ``DistributedDataParallel``; the loss is built on the net's device.
+    """
+
+    def __init__(self, loss: torch.nn.Module):
+        self.loss = loss
+
+    def __call__(self, y_pred, y_true):
+        return self.loss(y_pred, y_true)
+
+
+class _AllButHead(torch.nn.Module):
+    """A view of every direct child of a network except its ``head`` (no copies)."""
+
+    def __init__(self, module):
+        super().__init__()
+        for name, child in module.named_children():
+            if name != "head":
+                self.add_module(name, child)
+        # parameters registered directly on the network (e.g. a mask embedding)
+        for name, param in module.named_parameters(recurse=False):
+            self.register_parameter(name, param)
+
+
+#: The network ``module="auto"`` builds: DeepECG-SL as published where a GPU trains it fast,
+#: and on a CPU a network whose cost lets a time budget train it for several epochs.
+AUTO_NETWORKS = {"cuda": "deepecg-sl", "cpu": "xresnet1d50"}
+
+
+def default_network(device) -> str:
+    """The registry name that ``module="auto"`` resolves to on ``device``.
+
+    Examples
+    --------
+    >>> default_network("cuda"), default_network("cpu")
+    ('deepecg-sl', 'xresnet1d50')
+    """
+    kind = torch.device(device).type
+    return AUTO_NETWORKS.get(kind, AUTO_NETWORKS["cpu"])
+
+
+class _SupervisedECGNet(_ECGNet):
+    """Shared machinery of ``ECGClassifier`` and ``ECGRegressor`` (private).
+
+    Subclasses implement ``_build_criterion``.
+    """
+
+    def __init__(
+        self, module="auto", *, loss, encoder=None, finetune="full", encoder_lr_scale=1.0,
+        **kwargs,
+    ):
+        self.loss = loss
+        self.encoder = encoder
+        self.finetune = finetune
+        self.encoder_lr_scale = encoder_lr_scale
+        super().__init__(module, **kwargs)
+
+    def _check_params(self):
+        super()._check_params()
+        if self.finetune not in FINETUNE_MODES:
+            raise ValueError(f"finetune must be one of {FINETUNE_MODES}, got {self.finetune!r}")
+        if not (isinstance(self.encoder_lr_scale, numbers.Real) and self.encoder_lr_scale > 0):
+            raise ValueError(
+                f"encoder_lr_scale must be a positive number, got {self.encoder_lr_scale!r}"
+            )
+
+    # ------------------------------------------------------------------ network
+    def initialize_module(self):
+        if not hasattr(self, "n_outputs_"):
+            raise RuntimeError(
+                f"{type(self).__name__} infers the network's input shape from the data: call fit"
+            )
+        module = self._build_module(self.get_params_for("module"))
+        self._check_module_output(module)
+        self.module_ = module
+        self.augmenter_ = Augmenter(build_augment(self.augment))
+        return self
+
+    def _check_module_output(self, module):
+        """One forward pass on two blank ECGs: the network must return (2, n_outputs_)."""
+        param = next(module.parameters(), None)
+        device = param.device if param is not None else "cpu"
+        probe = torch.zeros(2, self.n_leads_, self.n_times_, device=device)
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.no_grad():
+                out = module(probe)
+        except Exception as exc:
+            raise ValueError(
+                f"the module {type(module).__name__} fails on ECGs of shape "
+                f"({self.n_leads_}, {self.n_times_}): {exc}"
+            ) from exc
+        finally:
+            module.train(was_training)
+        shape = tuple(getattr(out, "shape", ()))
+        if shape != (2, self.n_outputs_):
+            raise ValueError(
+                f"the module {type(module).__name__} returns outputs of shape {shape} for a batch "
+                f"of 2 ECGs; the targets need (2, {self.n_outputs_}) logits (pass n_outputs "
+                "through the module's constructor or give it a reset_head(n_outputs) method)"
+            )
+
+    def _build_module(self, kwargs):
+        module = self.module
+        if self.encoder is not None:
+            if kwargs:
+                raise ValueError(
+                    "module__* parameters cannot be combined with encoder=: the network is the "
+                    "pretrained encoder"
+                )
+            return self._build_from_encoder()
+        if isinstance(module, str) and module == "auto":
+            module = default_network(self.device_)
+            if self.verbose:
+                print(f"{type(self).__name__}: module='auto' on {self.device_} builds "
+                      f"{module!r}")
+        self.module_name_ = module if isinstance(module, str) else type(module).__name__
+        self.module_spec_ = (
+            {"name": module, "kwargs": dict(kwargs)} if isinstance(module, str) else None
+        )
+        shape = {"n_leads": self.n_leads_, "n_times": self.n_times_, "n_outputs": self.n_outputs_}
+        if isinstance(module, str):
+            from ..nn import build_model
+
+            return build_model(module, **shape, **kwargs)
+        if isinstance(module, torch.nn.Module):
+            if kwargs:
+                raise ValueError(
+                    "module is an instance, so module__* parameters cannot be applied; pass the "
+                    "class (or a registry name) instead"
+                )
+            instance = copy.deepcopy(module)
+            out = getattr(getattr(instance, "head", None), "out_features", None)
+            if out is not None and out != self.n_outputs_ and hasattr(instance, "reset_head"):
+                instance.reset_head(self.n_outputs_)
+            return instance
+        if callable(module):
+            try:
+                accepted = inspect.signature(module).parameters
+            except (TypeError, ValueError):
+                accepted = {}
+            takes_all = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+            extra = {k: v for k, v in shape.items() if takes_all or k in accepted}
+            return module(**extra, **kwargs)
+        raise TypeError(
+            "module must be a registry name (see ecgsk.nn.list_models()), a torch.nn.Module "
+            f"class or instance; got {type(module).__name__}"
+        )
+
+    def _build_from_encoder(self):
+        """A copy of the pretrained encoder with a new head, frozen as ``finetune`` says."""
+        from ._encoder import load_encoder
+
+        encoder, spec = load_encoder(self.encoder)
+        n_leads = getattr(encoder, "n_leads", self.n_leads_)
+        if n_leads != self.n_leads_:
+            raise ValueError(
+                f"the encoder was pretrained on {n_leads} leads but X has {self.n_leads_}; apply "
+                "the same preprocessing as in pretraining"
+            )
+        min_times = getattr(encoder, "min_times", 1)
+        if self.n_times_ < min_times:
+            raise ValueError(
+                f"X has {self.n_times_} samples per lead; the encoder needs at least {min_times}"
+            )
+        if not hasattr(encoder, "reset_head"):
+            raise TypeError(f"the encoder {type(encoder).__name__} has no reset_head(n_outputs)")
+        encoder.reset_head(self.n_outputs_)
+        encoder.requires_grad_(True)
+        frozen = self._frozen_part(encoder)
+        if frozen is not None:
+            frozen.requires_grad_(False)
+        self.module_spec_ = spec
+        return encoder
+
+    def _frozen_part(self, module):
+        """The submodule that ``finetune`` keeps fixed (None for a full fine-tune)."""
+        if self.encoder is None or self.finetune == "full":
+            return None
+        if self.finetune == "partial":
+            part = getattr(module, "feature_encoder", None)
+            if part is None:
+                raise ValueError(
+                    f'finetune="partial" freezes the convolutional feature encoder, which '
+                    f"{type(module).__name__} does not have; use 'full' or 'linear'"
+                )
+            return part
+        # "linear": everything but the head; a frozen view of the same parameters
+        return _AllButHead(module)
+
+    def _keep_frozen_in_eval(self):
+        frozen = self._frozen_part(self._bare_module())
+        if frozen is not None:
+            # frozen layers keep their dropout off and their normalisation statistics fixed
+            frozen.eval()
+
+    def _pretrained_encoder(self):
+        """``(copy of the trained network, its spec)``, for ``encoder=`` arguments."""
+        self.check_is_fitted()
+        spec = getattr(self, "module_spec_", None)
+        return copy.deepcopy(self._bare_module()), None if spec is None else dict(spec)
+
+    def _export_network(self):
+        module = self._bare_module()
+        if getattr(module, "is_released_torchscript", False):
+            raise ValueError(
+                "this estimator wraps a released TorchScript file (ECGClassifier.from_deepecg of "
+                "a DeepECG-SL model), which cannot be re-exported: deploy that .pt file itself "
+                "(torch.jit.load, input in its own convention), or fine-tune a registry model"
+            )
+        return module
+
+    # ------------------------------------------------------------------ loss and optimiser
+    def initialize_criterion(self):
+        loss = self._build_criterion()
+        device = getattr(self, "device_", None)
+        self.criterion_ = _Criterion(loss if device is None else loss.to(device))
+        return self
+
+    def initialize_optimizer(self, triggered_directly=None):
+        named = [(n, p) for n, p in self.get_all_learnable_params() if p.requires_grad]
+        args, kwargs = self._optimizer_kwargs(named)
+        if self.encoder is not None and self.encoder_lr_scale != 1.0:
+            # discriminative learning rates: the pretrained body learns slower than the new head
+            body = [p for n, p in named if not n.startswith("head.")]
+            head = [p for n, p in named if n.startswith("head.")]
+            args = ([{"params": body, "lr": self.lr * self.encoder_lr_scale}, {"params": head}],)
+        self.optimizer_ = self.optimizer(*args, **kwargs)
+        return self
