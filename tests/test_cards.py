@@ -276,3 +276,28 @@ def test_export_card_is_read_without_loading_code_and_validated(tmp_path):
     with pytest.raises(ValueError, match=r"task must be one of"):
         read_export_card(bad)
     assert not os.path.exists(tmp_path / "PWNED")
+
+
+def test_encoder_saved_before_weight_norm_default_still_loads(tmp_path):
+    """A folder from before the weight-normed positional conv stores its folded weight."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from ecgsk.estimators._encoder import load_encoder, save_encoder
+    from ecgsk.nn import build_model
+
+    torch.manual_seed(0)
+    module = build_model("deepecg-ssl-tiny", n_times=250, n_outputs=1).eval()
+    folder = save_encoder(module, tmp_path / "enc", spec={"name": "deepecg-ssl-tiny", "kwargs": {}},
+                          n_leads=12, n_times=250, sfreq=250)
+    path = folder / "encoder.safetensors"
+    state = load_file(str(path))
+    g = state.pop("pos_conv.conv.parametrizations.weight.original0")
+    v = state.pop("pos_conv.conv.parametrizations.weight.original1")
+    state["pos_conv.conv.weight"] = (g * v / v.norm(p=2, dim=(0, 1), keepdim=True)).contiguous()
+    save_file(state, str(path))
+    loaded, _ = load_encoder(folder)
+    x = torch.randn(2, 12, 250)
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded.eval().forward_features(x), module.forward_features(x),
+                                   atol=1e-5, rtol=1e-5)

@@ -165,7 +165,7 @@ class ECGAugment(nn.Module):
             x = x.gather(2, idx.unsqueeze(1).expand(batch, n_leads, n_times))
         if self.p_lead_mask > 0 and n_leads > 1 and self.lead_mask_rate > 0:
             # the random lead masking of pretraining (at least one lead kept), for the chosen ECGs
-            masked, _ = random_lead_mask(x, min(self.lead_mask_rate, 1.0 - 1e-6))
+            masked, _ = random_lead_mask(x, min(self.lead_mask_rate, 1.0 - 1e-6), keep_one=True)
             x = torch.where(torch.rand(batch, 1, 1, device=dev) < self.p_lead_mask, masked, x)
         return x
 

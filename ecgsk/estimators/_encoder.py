@@ -126,9 +126,22 @@ def load_encoder(source):
     )
 
 
-def _load_encoder_folder(folder: Path):
-    from safetensors.torch import load_model
+def load_weights(module, path: Path, device: str = "cpu"):
+    """Load a safetensors file into ``module`` (non-strict); return ``(missing, unexpected)``.
 
+    Weights saved by earlier ecgsk versions are upgraded first (a plain positional-conv weight
+    becomes the weight-norm pair, :func:`ecgsk.nn.transformer.upgrade_pos_conv_state`).
+    """
+    from safetensors.torch import load_file
+
+    from ..nn.transformer import upgrade_pos_conv_state
+
+    state = upgrade_pos_conv_state(load_file(str(path), device=device), module)
+    result = module.load_state_dict(state, strict=False)
+    return result.missing_keys, result.unexpected_keys
+
+
+def _load_encoder_folder(folder: Path):
     from ..nn import build_model, list_models
 
     card_path = folder / ENCODER_CARD
@@ -145,7 +158,7 @@ def _load_encoder_folder(folder: Path):
     encoder = build_model(
         spec["name"], n_leads=shape["n_leads"], n_times=shape["n_times"], n_outputs=1, **spec["kwargs"]
     )
-    missing, unexpected = load_model(encoder, str(folder / ENCODER_WEIGHTS), strict=False)
+    missing, unexpected = load_weights(encoder, folder / ENCODER_WEIGHTS)
     if missing or unexpected:
         raise ValueError(
             f"{folder / ENCODER_WEIGHTS} does not match {spec['name']!r}: missing {sorted(missing)[:5]}, "

@@ -211,7 +211,7 @@ class PersistenceMixin:
         --------
         See :meth:`save`.
         """
-        from safetensors.torch import load_model
+        from ._encoder import load_weights
 
         folder = Path(path)
         card_path = folder / CARD_FILE
@@ -247,7 +247,13 @@ class PersistenceMixin:
         est.monitor_ = est._score_name
         est.pos_weight_ = None
         est.initialize()
-        load_model(est.module_, str(folder / WEIGHTS_FILE), device=str(est.device_))
+        missing, unexpected = load_weights(est.module_, folder / WEIGHTS_FILE,
+                                           device=str(est.device_))
+        if missing or unexpected:
+            raise ValueError(
+                f"{folder / WEIGHTS_FILE} does not match the card's network: missing "
+                f"{sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}"
+            )
         est.module_.eval()
         est.card_ = card
         return est

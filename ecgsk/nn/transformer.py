@@ -111,6 +111,38 @@ class _WeightNormParametrizations(nn.Module):
         self.weight = _WeightNormParameters(g, v)
 
 
+def upgrade_pos_conv_state(state: dict, module: nn.Module) -> dict:
+    """Convert a plain ``pos_conv.conv.weight`` (ecgsk before 0.3) to weight-norm ``g``, ``v``.
+
+    Encoders and models saved before the positional convolution became weight-normed by
+    default store its folded weight; ``g = ||w||`` (over all dims but the kernel's) and
+    ``v = w`` give the same convolution. Keys the module does not expect are left alone.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from ecgsk.nn import build_model
+    >>> model = build_model("deepecg-ssl-tiny", n_times=250, n_outputs=1)
+    >>> key = "pos_conv.conv.parametrizations.weight.original1"
+    >>> old = {k: v for k, v in model.state_dict().items() if "parametrizations" not in k}
+    >>> old["pos_conv.conv.weight"] = model.state_dict()[key]
+    >>> new = upgrade_pos_conv_state(old, model)
+    >>> torch.equal(new[key], old["pos_conv.conv.weight"])
+    True
+    """
+    expected = set(module.state_dict())
+    out = dict(state)
+    for key in [k for k in state if k.endswith("pos_conv.conv.weight")]:
+        prefix = key[: -len("weight")]
+        g_key, v_key = prefix + "parametrizations.weight.original0", prefix + "parametrizations.weight.original1"
+        if key in expected or g_key not in expected:
+            continue
+        weight = out.pop(key)
+        out[v_key] = weight
+        out[g_key] = weight.norm(p=2, dim=(0, 1), keepdim=True)
+    return out
+
+
 class WeightNormConv1d(nn.Module):
     """``Conv1d`` with the weight ``g * v / ||v||``, the norm over all dims but the kernel's.
 
