@@ -182,10 +182,18 @@ class _SupervisedECGNet(_ECGNet):
                  f"lr_schedule={schedule} ({origin('lr_schedule')})",
                  f"finetune={self.finetune_} ({origin('finetune')})"]
         if self.encoder_dropout_ is not None:
-            values = ", ".join(f"{k}={v:g}" for k, v in self.encoder_dropout_.items())
-            parts.append(f"encoder_dropout: {values} ({origin('encoder_dropout')})")
-        if self.optimizer_betas_ is not None:
-            parts.append(f"Adam betas={tuple(self.optimizer_betas_)} (release)")
+            mine = self.encoder_dropout if isinstance(self.encoder_dropout, dict) else {}
+            values = ", ".join(
+                f"{k}={v:g} ({'set' if k in mine or self.encoder_dropout is None else 'release'})"
+                for k, v in self.encoder_dropout_.items()
+            )
+            parts.append(f"encoder_dropout: {values}")
+        user_betas = self.get_params_for("optimizer").get("betas")
+        if user_betas is not None:
+            parts.append(f"betas={tuple(user_betas)} (set)")
+        elif (self.optimizer_betas_ is not None
+              and "betas" in inspect.signature(self.optimizer).parameters):
+            parts.append(f"betas={tuple(self.optimizer_betas_)} (release)")
         what = ("the DeepECG-SSL release's fine-tuning recipe" if release
                 else "ecgsk's defaults (not a DeepECG-SSL transformer encoder)")
         return f"{type(self).__name__}: fine-tuning the encoder with {what}: " + "; ".join(parts)
