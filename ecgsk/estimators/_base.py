@@ -14,7 +14,10 @@ Design notes
   every ``fit``; nothing is written back into the parameters, so ``clone`` and
   ``GridSearchCV`` over a preprocessing step stay correct.
 - ``device="auto"`` stays ``"auto"`` as a parameter; the resolved device is ``device_``
-  (see :mod:`._device`).
+  (see :mod:`._device`). Likewise ``lr="auto"`` and ``lr_schedule="auto"`` are resolved by
+  every ``initialize`` (so by every ``fit``) into ``lr_`` and ``lr_schedule_``: the
+  estimator's recipe (``_training_recipe``; a fine-tuned DeepECG-SSL encoder follows the
+  release's) or else ``DEFAULT_LR`` and ``DEFAULT_LR_SCHEDULE``.
 - With an integer ``random_state`` every epoch reseeds torch and the DataLoader from
   ``(random_state, epoch)``, so a resumed run draws the random numbers the uninterrupted run
   would have drawn.
@@ -82,6 +85,12 @@ from ._split import ECGValidSplit, check_validation
 
 _UNSET = object()
 
+#: The sentinel of parameters resolved at fit time (``lr``, ``lr_schedule``, ...).
+AUTO = "auto"
+#: What ``lr="auto"`` and ``lr_schedule="auto"`` become when no recipe applies.
+DEFAULT_LR = 1e-3
+DEFAULT_LR_SCHEDULE = "cosine"
+
 # NeuralNet arguments that the ECG estimators set themselves; not parameters of theirs
 _FIXED_NEURALNET_ARGS = frozenset(
     {"criterion", "train_split", "predict_nonlinearity", "use_caching", "dataset"}
@@ -90,6 +99,11 @@ _FIXED_NEURALNET_ARGS = frozenset(
 _PLAIN_PARAMS = ("loss", "augment", "encoder")
 
 __all__ = ["_ECGNet", "resolve_device"]
+
+
+def is_auto(value) -> bool:
+    """Whether a parameter holds the ``"auto"`` sentinel (and not, say, an array)."""
+    return isinstance(value, str) and value == AUTO
 
 
 def _drops_last(n: int, batch_size: int) -> bool:
@@ -115,12 +129,15 @@ class _ECGNet(ExportMixin, NeuralNet):
 
     _score_name = "valid_score"
     _score_lower_is_better = False
+    # what lr="auto" / lr_schedule="auto" become without a recipe of the subclass's own
+    _default_lr = DEFAULT_LR
+    _default_lr_schedule = DEFAULT_LR_SCHEDULE
 
     def __init__(
         self,
         module="deepecg-sl",
         *,
-        lr=1e-3,
+        lr=AUTO,
         batch_size=64,
         max_epochs=30,
         optimizer=torch.optim.AdamW,
@@ -129,7 +146,7 @@ class _ECGNet(ExportMixin, NeuralNet):
         random_state=None,
         validation=0.1,
         patience=10,
-        lr_schedule="cosine",
+        lr_schedule=AUTO,
         grad_clip=None,
         max_time=None,
         augment=None,
@@ -198,11 +215,14 @@ class _ECGNet(ExportMixin, NeuralNet):
     def _check_params(self):
         check_positive_int(self.max_epochs, "max_epochs")
         check_positive_int(self.batch_size, "batch_size")
-        if not (isinstance(self.lr, numbers.Real) and self.lr > 0):
-            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
-        if self.lr_schedule is not None and self.lr_schedule not in SCHEDULES:
+        if not (is_auto(self.lr) or (isinstance(self.lr, numbers.Real)
+                                     and not isinstance(self.lr, bool) and self.lr > 0)):
+            raise ValueError(f'lr must be "auto" or a positive number, got {self.lr!r}')
+        if not (self.lr_schedule is None or is_auto(self.lr_schedule)
+                or (isinstance(self.lr_schedule, str) and self.lr_schedule in SCHEDULES)):
             raise ValueError(
-                f"lr_schedule must be None or one of {SCHEDULES}, got {self.lr_schedule!r}"
+                f'lr_schedule must be "auto", None or one of {SCHEDULES}, got '
+                f"{self.lr_schedule!r}"
             )
         if self.patience is not None:
             check_positive_int(self.patience, "patience")
@@ -236,16 +256,48 @@ class _ECGNet(ExportMixin, NeuralNet):
 
     def initialize(self):
         self.device_ = self._resolve_device()
+        self._resolve_training_defaults()
         with device_context(self, self._skorch_device()):
             return super().initialize()
 
+    # ------------------------------------------------------------------ "auto" parameters
+    def _training_recipe(self) -> dict:
+        """Hook: the values that ``"auto"`` parameters take in this fit (``lr``, ...)."""
+        return {"lr": self._default_lr, "lr_schedule": self._default_lr_schedule}
+
+    def _resolve_training_defaults(self):
+        """Resolve ``lr`` and ``lr_schedule`` into ``lr_`` and ``lr_schedule_`` (fitted).
+
+        The parameters keep ``"auto"`` (sklearn rule: ``clone`` and ``GridSearchCV`` stay
+        correct); an explicit value always wins over the recipe.
+        """
+        recipe = self._training_recipe()
+        self.lr_ = float(recipe["lr"]) if is_auto(self.lr) else self.lr
+        self.lr_schedule_ = recipe["lr_schedule"] if is_auto(self.lr_schedule) else self.lr_schedule
+        return recipe
+
+    def _resolved(self, name):
+        """``name``'s value in use: the fitted ``name_``, else the parameter (``"auto"``: the
+        estimator's plain default, since a recipe is only known at fit)."""
+        value = getattr(self, name + "_", _UNSET)
+        if value is not _UNSET:
+            return value
+        value = getattr(self, name)
+        return getattr(self, f"_default_{name}") if is_auto(value) else value
+
     def set_params(self, **kwargs):
+        lr = kwargs.get("lr", _UNSET)
+        if is_auto(lr) and getattr(self, "initialized_", False):
+            # skorch would write "auto" into the optimizer: the next fit resolves it instead
+            self.__dict__["lr"] = kwargs.pop("lr")
         device = kwargs.pop("device", _UNSET)
         # an initialized net may rebuild its module, which skorch moves to net.device
         with device_context(self, self._skorch_device()):
             super().set_params(**kwargs)
         if device is not _UNSET:
             super().set_params(device=device)
+        if lr is not _UNSET and not is_auto(lr) and getattr(self, "initialized_", False):
+            self.lr_ = lr  # skorch set the optimizer's learning rate to it
         return self
 
     def __setstate__(self, state):
@@ -279,6 +331,8 @@ class _ECGNet(ExportMixin, NeuralNet):
         import inspect
 
         args, kwargs = self.get_params_for_optimizer("optimizer", named)
+        if "lr" not in self.get_params_for("optimizer"):  # optimizer__lr wins, as in skorch
+            kwargs["lr"] = self._resolved("lr")
         if self.weight_decay is not None and "weight_decay" not in kwargs:
             if "weight_decay" in inspect.signature(self.optimizer).parameters:
                 kwargs["weight_decay"] = self.weight_decay
@@ -300,8 +354,9 @@ class _ECGNet(ExportMixin, NeuralNet):
         if has_valid and score is not None:
             callbacks.append((score, validation_scoring(score, self._score_lower_is_better)))
         callbacks += self._extra_callbacks()
-        if self.lr_schedule is not None:
-            callbacks.append(("lr_schedule", StepLRSchedule(self.lr_schedule)))
+        schedule = self._resolved("lr_schedule")
+        if schedule is not None:
+            callbacks.append(("lr_schedule", StepLRSchedule(schedule)))
         if self.grad_clip is not None:
             callbacks.append(("grad_clip", GradientNormClipping(self.grad_clip)))
         if has_valid and self.patience is not None:

@@ -84,7 +84,7 @@ class TrainingDiverged(RuntimeError):
 
 def _divergence_hint(net) -> str:
     return (
-        f"try a lower lr (now {net.lr:g}), gradient clipping (grad_clip=1.0), amp=False, or "
+        f"try a lower lr (now {getattr(net, 'lr_', net.lr):g}), gradient clipping (grad_clip=1.0), amp=False, or "
         "inputs normalised the way the network expects (e.g. make_deepecg_preprocessing)"
     )
 

@@ -52,14 +52,17 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _SupervisedECGNet):
         for every label, or a criterion passed to :func:`ecgsk.metrics.select_thresholds` (for
         example ``("sensitivity", 0.9)``) to choose one threshold per label on the validation
         split. Labels without both classes in the validation split get 0.5.
-    lr : float, default=1e-3
-        Peak learning rate.
+    lr : "auto" or float, default="auto"
+        Peak learning rate. ``"auto"``: 5e-5 when fine-tuning a DeepECG-SSL transformer
+        ``encoder`` (the release's fine-tuning recipe), else 1e-3. The value used is ``lr_``.
     batch_size : int, default=64
         ECGs per batch for training and prediction.
     max_epochs : int, default=30
         Maximum number of epochs.
     optimizer : torch optimizer class, default=torch.optim.AdamW
-        ``optimizer__<name>`` parameters are passed to it.
+        ``optimizer__<name>`` parameters are passed to it. Fine-tuning a DeepECG-SSL
+        transformer ``encoder`` sets its ``betas`` to the release's (0.9, 0.98) unless
+        ``optimizer__betas`` is given.
     weight_decay : float, default=1e-2
         Passed to the optimizer when it accepts it (and no ``optimizer__weight_decay`` is given).
     device : str, default="auto"
@@ -74,8 +77,11 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _SupervisedECGNet):
     patience : int or None, default=10
         Epochs without improvement of the validation macro AUROC before training stops; the best
         weights are restored. None disables early stopping.
-    lr_schedule : {"cosine", "onecycle"} or None, default="cosine"
-        Learning-rate schedule over ``max_epochs``, stepped every batch.
+    lr_schedule : "auto", {"cosine", "onecycle"} or None, default="auto"
+        Learning-rate schedule over ``max_epochs``, stepped every batch; None keeps the
+        learning rate fixed. ``"auto"``: fixed when fine-tuning a DeepECG-SSL transformer
+        ``encoder`` (the release's ``lr_scheduler: fixed``, no warm-up), else ``"cosine"``.
+        The schedule used is ``lr_schedule_``.
     grad_clip : float, optional
         Maximum L2 norm of the gradient (clipping disabled by default).
     max_time : float, optional
@@ -109,14 +115,30 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _SupervisedECGNet):
         where it stopped (same split, schedule and early-stopping state).
     encoder : fitted ECGPretrainer, folder or torch.nn.Module, optional
         Start from a pretrained encoder (``ECGPretrainer``, or a folder written by its
-        ``save``) instead of ``module``: a copy gets a new head for the targets.
-    finetune : {"full", "partial", "linear"}, default="full"
+        ``save``) instead of ``module``: a copy gets a new head for the targets (the object
+        passed is never changed). When it is a DeepECG-SSL transformer
+        (:class:`ecgsk.nn.ECGTransformer`), every parameter left at ``"auto"`` follows the
+        release's fine-tuning recipe (HeartWise-AI/DeepECG-SSL-finetune,
+        ``examples/w2v_cmsc/config/finetuning/ecg_transformer/diagnosis*.yaml``): Adam betas
+        (0.9, 0.98), ``lr`` 5e-5 fixed, ``finetune="partial"`` and the fine-tuning dropouts
+        (``encoder_dropout``). ``recipe_`` says which recipe was used; ``verbose`` prints it.
+    finetune : "auto" or {"full", "partial", "linear"}, default="auto"
         With ``encoder``: train everything; keep the convolutional feature encoder frozen
-        while the transformer and head train (how DeepECG-SSL is fine-tuned); or train the head
-        only (linear probe). Frozen layers stay in evaluation mode.
+        while the rest trains (the release's ``feature_grad_mult: 0.0``); or train the head
+        only (linear probe). Frozen layers stay in evaluation mode. ``"auto"``: ``"partial"``
+        for a DeepECG-SSL transformer encoder, else ``"full"``. The mode used is
+        ``finetune_``.
     encoder_lr_scale : float, default=1.0
         With ``encoder``: learning rate of the pretrained layers relative to ``lr`` (the head
-        uses ``lr``): discriminative learning rates when below 1.
+        uses ``lr``): discriminative learning rates when below 1 (the release uses none).
+    encoder_dropout : "auto", None or dict, default="auto"
+        With a DeepECG-SSL transformer ``encoder``: the dropout probabilities of the
+        fine-tuned copy, keys ``"dropout"`` (transformer layers and their input),
+        ``"attention_dropout"``, ``"activation_dropout"`` (after the FFN activation),
+        ``"input_dropout"`` (projected conv features) and ``"head_dropout"``. ``"auto"`` is the
+        release's fine-tuning values: 0, 0, 0.1, 0 and 0 (pretraining used 0.1, 0.1, 0, 0.1);
+        a dict overrides those keys only; None keeps the encoder's own dropouts. The values
+        used are ``encoder_dropout_``.
     **kwargs
         Dunder parameters routed by skorch: ``module__*``, ``optimizer__*``,
         ``iterator_train__*``, ``iterator_valid__*``, ``callbacks__*``.
@@ -131,6 +153,14 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _SupervisedECGNet):
         Decision thresholds of ``predict`` (None for multiclass targets).
     module_name_ : str
         The network trained: the registry name (what ``module="auto"`` chose) or the class name.
+    lr_, lr_schedule_, finetune_ : float, str or None
+        The learning rate, schedule (None: fixed) and fine-tuning mode of the last fit, with
+        ``"auto"`` resolved; the parameters themselves keep ``"auto"``.
+    encoder_dropout_ : dict or None
+        The dropouts set on the fine-tuned encoder (None: none changed).
+    recipe_ : {"deepecg-ssl", "ecgsk"}
+        ``"deepecg-ssl"`` when the ``"auto"`` parameters followed the release's fine-tuning
+        recipe (a DeepECG-SSL transformer ``encoder``), ``"ecgsk"`` for ecgsk's defaults.
     n_leads_, n_times_ : int
         Input shape seen in ``fit``; other shapes are refused.
     n_outputs_ : int
@@ -171,6 +201,15 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _SupervisedECGNet):
     (40, 2)
     >>> clf.classes_
     array([0, 1])
+
+    Fine-tuning a DeepECG-SSL transformer encoder follows the release's recipe:
+
+    >>> from ecgsk.nn import build_model
+    >>> encoder = build_model("deepecg-ssl-tiny", n_times=500, n_outputs=1)
+    >>> ft = ECGClassifier(encoder=encoder, max_epochs=1, batch_size=16, validation=None,
+    ...                    threshold=0.5, progress_bar=False, verbose=0).fit(X, y)
+    >>> ft.lr, ft.lr_, ft.lr_schedule_, ft.finetune_, ft.recipe_
+    ('auto', 5e-05, None, 'partial', 'deepecg-ssl')
     """
 
     _score_name = "valid_auroc"

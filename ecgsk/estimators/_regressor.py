@@ -32,9 +32,14 @@ class ECGRegressor(PersistenceMixin, RegressorMixin, _SupervisedECGNet):
         Loss on the standardised targets (Huber with ``delta=1``, i.e. one standard deviation).
     lr, batch_size, max_epochs, optimizer, weight_decay, device, random_state, validation, \
 patience, lr_schedule, grad_clip, max_time, augment, amp, num_workers, checkpoint_dir, resume, \
-callbacks, progress_bar, verbose, warm_start, encoder, finetune, encoder_lr_scale, **kwargs
+callbacks, progress_bar, verbose, warm_start, encoder, finetune, encoder_lr_scale, \
+encoder_dropout, **kwargs
         As for :class:`ECGClassifier` (``validation`` splits are not stratified); with
-        ``encoder=`` a pretrained ``ECGPretrainer`` is fine-tuned for the continuous target.
+        ``encoder=`` a pretrained ``ECGPretrainer`` is fine-tuned for the continuous target,
+        a DeepECG-SSL transformer with the release's fine-tuning recipe for every parameter
+        left at ``"auto"`` (``lr`` 5e-5 fixed, ``finetune="partial"``, the fine-tuning
+        dropouts, Adam betas (0.9, 0.98)); without one, ``lr="auto"`` is 1e-3 and
+        ``lr_schedule="auto"`` cosine.
 
     Attributes
     ----------
@@ -43,7 +48,8 @@ callbacks, progress_bar, verbose, warm_start, encoder, finetune, encoder_lr_scal
     y_ndim_ : int
         1 if ``fit`` got a 1-D ``y`` (``predict`` then returns a 1-D array), else 2.
     n_leads_, n_times_, n_outputs_, module_, device_, history_, best_epoch_, n_epochs_, \
-stop_reason_, interrupted_, checkpoint_path_
+stop_reason_, interrupted_, checkpoint_path_, lr_, lr_schedule_, finetune_, encoder_dropout_, \
+recipe_
         As for :class:`ECGClassifier`.
 
     Examples

@@ -3,6 +3,11 @@
 The loss, and the network's origin: a registry name, a class, an instance, or a pretrained
 encoder (``encoder=``) fine-tuned fully, partially or as a linear probe. ``ECGPretrainer``
 does not inherit any of it.
+
+Fine-tuning a DeepECG-SSL encoder (an :class:`ecgsk.nn.ECGTransformer`) follows the release's
+recipe (:data:`DEEPECG_SSL_FINETUNING`) for every parameter left at ``"auto"``; the recipe is
+resolved by every fit into fitted attributes (``lr_``, ``lr_schedule_``, ``finetune_``,
+``encoder_dropout_``, ``recipe_``), never into the parameters.
 """
 
 from __future__ import annotations
@@ -14,9 +19,31 @@ import numbers
 import torch
 
 from ._augment import Augmenter, build_augment
-from ._base import _ECGNet
+from ._base import AUTO, _ECGNet, is_auto
 
 FINETUNE_MODES = ("full", "partial", "linear")
+
+#: The dropouts of an :class:`ecgsk.nn.ECGTransformer` that ``encoder_dropout`` sets.
+ENCODER_DROPOUTS = ("dropout", "attention_dropout", "activation_dropout", "input_dropout",
+                    "head_dropout")
+
+#: The DeepECG-SSL release's fine-tuning recipe (HeartWise-AI/DeepECG-SSL-finetune,
+#: ``examples/w2v_cmsc/config/finetuning/ecg_transformer/diagnosis*.yaml`` and the
+#: fine-tuning model configs of ``fairseq_signals/models``): Adam (0.9, 0.98) at a fixed
+#: learning rate of 5e-5 (``lr_scheduler: fixed``, no warm-up); ``feature_grad_mult: 0.0``,
+#: i.e. the conv feature encoder runs without gradient (``finetune="partial"``); dropout 0,
+#: attention dropout 0, activation dropout 0.1, input dropout 0, final (head) dropout 0,
+#: no layer drop and no masking. ``encoder_dropout`` maps these onto ECGTransformer's names.
+DEEPECG_SSL_FINETUNING = {
+    "lr": 5e-5,
+    "lr_schedule": None,
+    "finetune": "partial",
+    "encoder_dropout": {
+        "dropout": 0.0, "attention_dropout": 0.0, "activation_dropout": 0.1,
+        "input_dropout": 0.0, "head_dropout": 0.0,
+    },
+    "betas": (0.9, 0.98),
+}
 
 
 class _Criterion:
@@ -70,23 +97,106 @@ class _SupervisedECGNet(_ECGNet):
     """
 
     def __init__(
-        self, module="auto", *, loss, encoder=None, finetune="full", encoder_lr_scale=1.0,
-        **kwargs,
+        self, module="auto", *, loss, encoder=None, finetune=AUTO, encoder_lr_scale=1.0,
+        encoder_dropout=AUTO, **kwargs,
     ):
         self.loss = loss
         self.encoder = encoder
         self.finetune = finetune
         self.encoder_lr_scale = encoder_lr_scale
+        self.encoder_dropout = encoder_dropout
         super().__init__(module, **kwargs)
 
     def _check_params(self):
         super()._check_params()
-        if self.finetune not in FINETUNE_MODES:
-            raise ValueError(f"finetune must be one of {FINETUNE_MODES}, got {self.finetune!r}")
+        if not (is_auto(self.finetune)
+                or (isinstance(self.finetune, str) and self.finetune in FINETUNE_MODES)):
+            raise ValueError(
+                f'finetune must be "auto" or one of {FINETUNE_MODES}, got {self.finetune!r}'
+            )
         if not (isinstance(self.encoder_lr_scale, numbers.Real) and self.encoder_lr_scale > 0):
             raise ValueError(
                 f"encoder_lr_scale must be a positive number, got {self.encoder_lr_scale!r}"
             )
+        dropout = self.encoder_dropout
+        if dropout is None or is_auto(dropout):
+            return
+        if not isinstance(dropout, dict):
+            raise TypeError(
+                'encoder_dropout must be "auto", None or a dict of dropout probabilities, got '
+                f"{type(dropout).__name__}"
+            )
+        unknown = sorted(set(dropout) - set(ENCODER_DROPOUTS))
+        if unknown:
+            raise ValueError(
+                f"encoder_dropout has unknown keys {unknown}; the keys are {ENCODER_DROPOUTS}"
+            )
+        for key, p in dropout.items():
+            if isinstance(p, bool) or not (isinstance(p, numbers.Real) and 0 <= p < 1):
+                raise ValueError(f"encoder_dropout[{key!r}] must lie in [0, 1), got {p!r}")
+
+    # ------------------------------------------------------------------ "auto" parameters
+    def _resolve_training_defaults(self):
+        """Resolve the ``"auto"`` parameters of this fit, the encoder's recipe included.
+
+        The encoder is loaded here (once per fit), since its kind decides the recipe; the
+        network is built from that copy.
+        """
+        self.__dict__.pop("_pending_encoder_", None)
+        if self.encoder is not None:
+            from ._encoder import load_encoder
+
+            self.__dict__["_pending_encoder_"] = load_encoder(self.encoder)
+        recipe = super()._resolve_training_defaults()
+        self.recipe_ = recipe["name"]
+        self.finetune_ = recipe["finetune"] if is_auto(self.finetune) else self.finetune
+        dropout = self.encoder_dropout
+        if is_auto(dropout):
+            dropout = recipe["encoder_dropout"]
+        elif isinstance(dropout, dict) and recipe["encoder_dropout"] is not None:
+            dropout = {**recipe["encoder_dropout"], **dropout}  # the user's keys win
+        self.encoder_dropout_ = None if dropout is None else dict(dropout)
+        self.optimizer_betas_ = recipe["betas"]
+        if self.verbose and self.encoder is not None:
+            print(self._recipe_line())
+        return recipe
+
+    def _training_recipe(self) -> dict:
+        pending = self.__dict__.get("_pending_encoder_")
+        if pending is not None and _is_ssl_transformer(pending[0]):
+            return {"name": "deepecg-ssl", **copy.deepcopy(DEEPECG_SSL_FINETUNING)}
+        return {**super()._training_recipe(), "name": "ecgsk", "finetune": "full",
+                "encoder_dropout": None, "betas": None}
+
+    def _recipe_line(self) -> str:
+        """The resolved fine-tuning settings, each marked as the release's or the user's."""
+        release = self.recipe_ == "deepecg-ssl"
+
+        def origin(param):
+            if not is_auto(getattr(self, param)):
+                return "set"
+            return "release" if release else "default"
+
+        schedule = "fixed" if self.lr_schedule_ is None else self.lr_schedule_
+        parts = [f"lr={self.lr_:g} ({origin('lr')})",
+                 f"lr_schedule={schedule} ({origin('lr_schedule')})",
+                 f"finetune={self.finetune_} ({origin('finetune')})"]
+        if self.encoder_dropout_ is not None:
+            mine = self.encoder_dropout if isinstance(self.encoder_dropout, dict) else {}
+            values = ", ".join(
+                f"{k}={v:g} ({'set' if k in mine or self.encoder_dropout is None else 'release'})"
+                for k, v in self.encoder_dropout_.items()
+            )
+            parts.append(f"encoder_dropout: {values}")
+        user_betas = self.get_params_for("optimizer").get("betas")
+        if user_betas is not None:
+            parts.append(f"betas={tuple(user_betas)} (set)")
+        elif (self.optimizer_betas_ is not None
+              and "betas" in inspect.signature(self.optimizer).parameters):
+            parts.append(f"betas={tuple(self.optimizer_betas_)} (release)")
+        what = ("the DeepECG-SSL release's fine-tuning recipe" if release
+                else "ecgsk's defaults (not a DeepECG-SSL transformer encoder)")
+        return f"{type(self).__name__}: fine-tuning the encoder with {what}: " + "; ".join(parts)
 
     # ------------------------------------------------------------------ network
     def initialize_module(self):
@@ -173,10 +283,12 @@ class _SupervisedECGNet(_ECGNet):
         )
 
     def _build_from_encoder(self):
-        """A copy of the pretrained encoder with a new head, frozen as ``finetune`` says."""
+        """A copy of the pretrained encoder with a new head, frozen as ``finetune_`` says and
+        with the fine-tuning dropouts (``encoder_dropout_``); the user's object is untouched."""
         from ._encoder import load_encoder
 
-        encoder, spec = load_encoder(self.encoder)
+        pending = self.__dict__.pop("_pending_encoder_", None)
+        encoder, spec = pending if pending is not None else load_encoder(self.encoder)
         n_leads = getattr(encoder, "n_leads", self.n_leads_)
         if n_leads != self.n_leads_:
             raise ValueError(
@@ -190,6 +302,9 @@ class _SupervisedECGNet(_ECGNet):
             )
         if not hasattr(encoder, "reset_head"):
             raise TypeError(f"the encoder {type(encoder).__name__} has no reset_head(n_outputs)")
+        dropout = getattr(self, "encoder_dropout_", None)
+        if dropout:
+            _set_transformer_dropouts(encoder, dropout)  # before reset_head: the head's dropout
         encoder.reset_head(self.n_outputs_)
         encoder.requires_grad_(True)
         frozen = self._frozen_part(encoder)
@@ -199,10 +314,11 @@ class _SupervisedECGNet(_ECGNet):
         return encoder
 
     def _frozen_part(self, module):
-        """The submodule that ``finetune`` keeps fixed (None for a full fine-tune)."""
-        if self.encoder is None or self.finetune == "full":
+        """The submodule that ``finetune_`` keeps fixed (None for a full fine-tune)."""
+        finetune = getattr(self, "finetune_", self.finetune)
+        if self.encoder is None or finetune == "full":
             return None
-        if self.finetune == "partial":
+        if finetune == "partial":
             part = getattr(module, "feature_encoder", None)
             if part is None:
                 raise ValueError(
@@ -245,10 +361,53 @@ class _SupervisedECGNet(_ECGNet):
     def initialize_optimizer(self, triggered_directly=None):
         named = [(n, p) for n, p in self.get_all_learnable_params() if p.requires_grad]
         args, kwargs = self._optimizer_kwargs(named)
+        betas = getattr(self, "optimizer_betas_", None)
+        if betas is not None and "betas" in inspect.signature(self.optimizer).parameters:
+            kwargs.setdefault("betas", tuple(betas))  # the recipe's; optimizer__betas wins
         if self.encoder is not None and self.encoder_lr_scale != 1.0:
             # discriminative learning rates: the pretrained body learns slower than the new head
             body = [p for n, p in named if not n.startswith("head.")]
             head = [p for n, p in named if n.startswith("head.")]
-            args = ([{"params": body, "lr": self.lr * self.encoder_lr_scale}, {"params": head}],)
+            args = ([{"params": body, "lr": kwargs["lr"] * self.encoder_lr_scale},
+                     {"params": head}],)
         self.optimizer_ = self.optimizer(*args, **kwargs)
         return self
+
+
+def _is_ssl_transformer(module) -> bool:
+    """Whether ``module`` is a DeepECG-SSL (wav2vec 2.0-style) transformer."""
+    from ..nn.transformer import ECGTransformer
+
+    return isinstance(module, ECGTransformer)
+
+
+def _set_transformer_dropouts(module, values):
+    """Set the dropout probabilities ``values`` (keys :data:`ENCODER_DROPOUTS`) on ``module``.
+
+    ``dropout`` is that of the transformer layers and of the stack's input (fairseq's
+    ``dropout``), ``input_dropout`` that of the projected features (``dropout_input``),
+    ``head_dropout`` that of the head built next (``final_dropout``).
+    """
+    if not _is_ssl_transformer(module):
+        raise ValueError(
+            "encoder_dropout sets the dropouts of a DeepECG-SSL transformer encoder "
+            f"(ecgsk.nn.ECGTransformer), not of {type(module).__name__}; use encoder_dropout=None"
+        )
+    for key, p in values.items():
+        p = float(p)
+        if key == "dropout":
+            module.encoder_dropout.p = p
+            for layer in module.layers:
+                layer.dropout.p = p
+        elif key == "attention_dropout":
+            for layer in module.layers:
+                layer.attn.dropout = p
+        elif key == "activation_dropout":
+            for layer in module.layers:
+                layer.activation_dropout.p = p
+        elif key == "input_dropout":
+            module.input_dropout.p = p
+        elif key == "head_dropout":
+            module.head_dropout = p
+        else:  # _check_params refuses other keys
+            raise ValueError(f"unknown encoder_dropout key {key!r}")
