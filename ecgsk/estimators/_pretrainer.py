@@ -116,6 +116,9 @@ verbose, warm_start
 
     _score_name = None  # no label-based score: the validation loss is what is monitored
     _score_lower_is_better = True
+    # what lr="auto" / lr_schedule="auto" mean here: the release's fixed 5e-5
+    _default_lr = 5e-5
+    _default_lr_schedule = None
     _export_outputs = ("transform",)
 
     def __init__(
