@@ -7,37 +7,8 @@ import numbers
 import torch
 from torch import Tensor, nn
 
+from .._validation import check_positive_int  # the one positive-int check
 from ._layers import to_fast_layout
-
-
-def check_positive_int(value, name: str) -> int:
-    """Return ``value`` as an int if it is a positive integer, else raise.
-
-    Parameters
-    ----------
-    value : object
-        The value to check (``bool`` is refused even though it is an ``int``).
-    name : str
-        Parameter name used in the error message.
-
-    Returns
-    -------
-    int
-
-    Examples
-    --------
-    >>> check_positive_int(12, "n_leads")
-    12
-    >>> check_positive_int(0, "n_leads")
-    Traceback (most recent call last):
-    ...
-    ValueError: n_leads must be a positive integer, got 0
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive integer, got {type(value).__name__}: {value!r}")
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def check_probability(value, name: str) -> float:
