@@ -111,10 +111,10 @@ def load_encoder(source):
     >>> from ecgsk.nn import build_model
     >>> enc, spec = load_encoder(build_model("deepecg-ssl-tiny", n_times=1250, n_outputs=1))
     >>> type(enc).__name__, spec
-    ('ECGTransformer', None)
+    ('ECGTransformer', {'name': 'deepecg-ssl-tiny', 'kwargs': {}})
     """
     if isinstance(source, torch.nn.Module):
-        spec = getattr(source, "ecgsk_spec", None)
+        spec = getattr(source, "module_spec", None)  # set by ecgsk.nn.build_model
         return copy.deepcopy(source), None if spec is None else dict(spec)
     if hasattr(source, "_pretrained_encoder"):  # a fitted ECG estimator (its own error if not)
         return source._pretrained_encoder()
@@ -165,5 +165,4 @@ def _load_encoder_folder(folder: Path):
             f"unexpected {sorted(unexpected)[:5]}"
         )
     encoder.card_ = card
-    encoder.ecgsk_spec = {"name": spec["name"], "kwargs": dict(spec["kwargs"])}
     return encoder, {"name": spec["name"], "kwargs": dict(spec["kwargs"])}

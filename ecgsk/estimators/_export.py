@@ -92,7 +92,7 @@ def _check_exportable(estimator) -> None:
 
 
 def _model_name(estimator, net: nn.Module) -> str:
-    spec = getattr(estimator, "module_spec_", None) or getattr(net, "ecgsk_spec", None)
+    spec = getattr(estimator, "module_spec_", None) or getattr(net, "module_spec", None)
     if spec:
         return str(spec["name"])
     module = getattr(estimator, "module", None)

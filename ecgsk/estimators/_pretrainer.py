@@ -245,8 +245,7 @@ verbose, warm_start
         # the classification head takes no part in pretraining (fine-tuning replaces it); frozen,
         # it is also left out of the optimiser and of DDP's gradient reduction
         encoder.head.requires_grad_(False)
-        self.module_spec_ = {"name": self.module, "kwargs": dict(kwargs)}
-        encoder.ecgsk_spec = dict(self.module_spec_)  # travels with the module (clone, pickle)
+        self.module_spec_ = dict(encoder.module_spec)
         self.module_ = SSLPretextModel(
             encoder,
             objectives=self._objectives(),

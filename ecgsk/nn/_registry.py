@@ -165,7 +165,9 @@ def build_model(
     Returns
     -------
     torch.nn.Module
-        Freshly initialised (deterministic under ``torch.manual_seed``), in training mode.
+        Freshly initialised (deterministic under ``torch.manual_seed``), in training mode. Its
+        ``module_spec`` attribute, ``{"name": name, "kwargs": kwargs}``, rebuilds it (the
+        estimators' ``module_spec_``; a card stores it).
 
     Raises
     ------
@@ -181,4 +183,8 @@ def build_model(
     torch.Size([2, 5])
     """
     spec = model_info(name)
-    return spec.builder(n_leads=n_leads, n_times=n_times, n_outputs=n_outputs, **kwargs)
+    model = spec.builder(n_leads=n_leads, n_times=n_times, n_outputs=n_outputs, **kwargs)
+    # the network's spec travels with it (deep copies, pickles), so that a module given as an
+    # encoder can be saved by name: the estimators' ``module_spec_`` is the same dict
+    model.module_spec = {"name": name, "kwargs": dict(kwargs)}
+    return model

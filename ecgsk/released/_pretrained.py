@@ -303,7 +303,6 @@ def load_deepecg_ssl_encoder(path, *, n_times: int = RELEASE_N_TIMES,
     unexpected = sorted(k for k in set(ckpt["model"]) - used if not k.startswith(ignored))
     raise_mismatch(unexpected, missing, shapes)
     encoder.load_state_dict(state)
-    encoder.ecgsk_spec = {"name": "deepecg-ssl", "kwargs": module_kwargs}
     return encoder.eval()
 
 
