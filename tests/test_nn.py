@@ -41,7 +41,7 @@ N_TIMES = 500
 EXPECTED = {
     "deepecg-sl", "deepecg-sl-tiny", "xresnet1d50", "xresnet1d50-tiny", "xresnet1d101",
     "xresnet1d101-tiny", "deepecg-ssl", "deepecg-ssl-small", "deepecg-ssl-tiny", "ecgsk-effnet",
-    "ecgsk-effnet-tiny",
+    "ecgsk-effnet-tiny", "ecgsk-cnn", "ecgsk-cnn-tiny",
 }
 
 

@@ -90,6 +90,11 @@ AUTO = "auto"
 #: What ``lr="auto"`` and ``lr_schedule="auto"`` become when no recipe applies.
 DEFAULT_LR = 1e-3
 DEFAULT_LR_SCHEDULE = "cosine"
+#: ``max_epochs="auto"`` without ``max_time``
+DEFAULT_MAX_EPOCHS = 30
+#: ``max_epochs="auto"`` with ``max_time``: a bound never reached in practice, so the budget
+#: ends training (the learning-rate schedule follows the share of the budget spent)
+BUDGET_MAX_EPOCHS = 10_000
 
 # NeuralNet arguments that the ECG estimators set themselves; not parameters of theirs
 _FIXED_NEURALNET_ARGS = frozenset(
@@ -132,6 +137,7 @@ class _ECGNet(ExportMixin, NeuralNet):
     # what lr="auto" / lr_schedule="auto" become without a recipe of the subclass's own
     _default_lr = DEFAULT_LR
     _default_lr_schedule = DEFAULT_LR_SCHEDULE
+    _default_max_epochs = DEFAULT_MAX_EPOCHS
 
     def __init__(
         self,
@@ -139,7 +145,7 @@ class _ECGNet(ExportMixin, NeuralNet):
         *,
         lr=AUTO,
         batch_size=64,
-        max_epochs=30,
+        max_epochs=AUTO,
         optimizer=torch.optim.AdamW,
         weight_decay=1e-2,
         device="auto",
@@ -213,7 +219,8 @@ class _ECGNet(ExportMixin, NeuralNet):
         return tags
 
     def _check_params(self):
-        check_positive_int(self.max_epochs, "max_epochs")
+        if not is_auto(self.max_epochs):
+            check_positive_int(self.max_epochs, "max_epochs")
         check_positive_int(self.batch_size, "batch_size")
         if not (is_auto(self.lr) or (isinstance(self.lr, numbers.Real)
                                      and not isinstance(self.lr, bool) and self.lr > 0)):
@@ -275,6 +282,10 @@ class _ECGNet(ExportMixin, NeuralNet):
         self.lr_ = float(recipe["lr"]) if is_auto(self.lr) else self.lr
         self.lr_schedule_ = recipe["lr_schedule"] if is_auto(self.lr_schedule) else self.lr_schedule
         return recipe
+
+    def _auto_max_epochs(self) -> int:
+        """``max_epochs="auto"``: a time budget decides when training ends, else 30 epochs."""
+        return BUDGET_MAX_EPOCHS if self.max_time is not None else self._default_max_epochs
 
     def _resolved(self, name):
         """``name``'s value in use: the fitted ``name_``, else the parameter (``"auto"``: the
@@ -561,6 +572,7 @@ class _ECGNet(ExportMixin, NeuralNet):
                              fit_params)
 
     def _fit(self, dataset, state, continuing, unfinished, fit_params):
+        self.max_epochs_ = self._auto_max_epochs() if is_auto(self.max_epochs) else self.max_epochs
         if self.random_state is not None:
             torch.manual_seed(int(self.random_state))
             self.loader_generator_ = torch.Generator().manual_seed(int(self.random_state))
@@ -568,12 +580,12 @@ class _ECGNet(ExportMixin, NeuralNet):
             self.loader_generator_ = None
         if state is not None:
             done = len(json.loads(state["history"]))
-            final = max(self.max_epochs, done)
+            final = max(self.max_epochs_, done)
         elif continuing:
             done = len(self.history)
-            final = self.final_epoch_ if unfinished else done + self.max_epochs
+            final = self.final_epoch_ if unfinished else done + self.max_epochs_
         else:
-            done, final = 0, self.max_epochs
+            done, final = 0, self.max_epochs_
         self.checkpoint_path_ = self._checkpoint_file(state)
         if continuing:
             self.initialize_callbacks()

@@ -407,7 +407,7 @@ class StepLRSchedule(LRScheduler):
     def on_train_begin(self, net, **kwargs):
         self.schedule_ = Schedule(
             self.kind,
-            total_steps=net.max_epochs * net.steps_per_epoch_,
+            total_steps=net.max_epochs_ * net.steps_per_epoch_,
             offset=net.schedule_offset_,
         )
         budget = getattr(net, "max_time", None)

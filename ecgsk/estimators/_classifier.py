@@ -33,10 +33,11 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _SupervisedECGNet):
     Parameters
     ----------
     module : "auto", str, torch.nn.Module class or instance, default="auto"
-        ``"auto"`` builds the published DeepECG-SL (``"deepecg-sl"``) on a GPU and
-        ``"xresnet1d50"`` on a CPU, where DeepECG-SL (1.2 GFLOP per 10 s ECG) trains too slowly
-        for a time budget to give it more than a few epochs; the network used is
-        ``module_name_`` and is printed when ``verbose``. Otherwise
+        ``"auto"`` builds the published DeepECG-SL (``"deepecg-sl"``) on a GPU and ecgsk's
+        compact CNN ``"ecgsk-cnn"`` (0.27 GFLOP per 10 s ECG) on a CPU, where DeepECG-SL
+        (1.2 GFLOP) trains too slowly for a time budget to give it more than a few epochs
+        (``benchmarks/budget.py``); the network used is ``module_name_`` and is printed when
+        ``verbose``. Otherwise
         a name from :func:`ecgsk.nn.list_models`, or a module class called with ``n_leads``,
         ``n_times``, ``n_outputs`` and the ``module__*`` parameters, or an instance (copied at
         every fit). ``module__<name>=value`` parameters go to the model constructor.
@@ -57,8 +58,10 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _SupervisedECGNet):
         ``encoder`` (the release's fine-tuning recipe), else 1e-3. The value used is ``lr_``.
     batch_size : int, default=64
         ECGs per batch for training and prediction.
-    max_epochs : int, default=30
-        Maximum number of epochs.
+    max_epochs : "auto" or int, default="auto"
+        Maximum number of epochs. ``"auto"``: 30, or with ``max_time`` as many as the budget
+        allows (the learning-rate schedule is then planned over the budget). The value used
+        is ``max_epochs_``.
     optimizer : torch optimizer class, default=torch.optim.AdamW
         ``optimizer__<name>`` parameters are passed to it. Fine-tuning a DeepECG-SSL
         transformer ``encoder`` sets its ``betas`` to the release's (0.9, 0.98) unless

@@ -75,7 +75,7 @@ class _AllButHead(torch.nn.Module):
 
 #: The network ``module="auto"`` builds: DeepECG-SL as published where a GPU trains it fast,
 #: and on a CPU a network whose cost lets a time budget train it for several epochs.
-AUTO_NETWORKS = {"cuda": "deepecg-sl", "cpu": "xresnet1d50"}
+AUTO_NETWORKS = {"cuda": "deepecg-sl", "cpu": "ecgsk-cnn"}
 
 
 def default_network(device) -> str:
@@ -84,7 +84,7 @@ def default_network(device) -> str:
     Examples
     --------
     >>> default_network("cuda"), default_network("cpu")
-    ('deepecg-sl', 'xresnet1d50')
+    ('deepecg-sl', 'ecgsk-cnn')
     """
     kind = torch.device(device).type
     return AUTO_NETWORKS.get(kind, AUTO_NETWORKS["cpu"])

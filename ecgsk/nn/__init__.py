@@ -19,7 +19,7 @@ torch.Size([2, 5])
 
 from __future__ import annotations
 
-from . import efficientnet, heads, transformer, xresnet
+from . import efficientnet, fastcnn, heads, transformer, xresnet
 from ._base import ECGModule, count_parameters
 from ._registry import (
     ModelSpec,
