@@ -12,13 +12,32 @@ from skorch.callbacks import Callback, PassthroughScoring
 
 from ..ssl import OBJECTIVES, SSLPretextModel
 from ._augment import Augmenter, build_augment
-from ._base import _ECGNet
+from ._base import AUTO, _ECGNet, is_auto
 from ._callbacks import bare_module
 from ._data import PretextDataset
 from ._encoder import save_encoder
 
 LOSS_NAMES = ("wav2vec2", "cmsc", "diversity", "feature_penalty")
 ADAM_EPS = 1e-6
+#: the release's fixed pretraining learning rate, for its encoder width (768)
+RELEASE_LR = 5e-5
+RELEASE_WIDTH = 768
+
+
+def release_lr_for_width(width: int) -> float:
+    """``lr="auto"``: the release's 5e-5 at its width 768, scaled by ``768 / width``.
+
+    Adam's update size does not shrink with the width of a layer, so a narrower transformer
+    needs a proportionally larger learning rate for the same change of its function (the
+    muP rule for hidden weights, Yang et al. 2022). The release's own model gets exactly
+    the release's rate.
+
+    Examples
+    --------
+    >>> release_lr_for_width(768), release_lr_for_width(64)
+    (5e-05, 0.0006)
+    """
+    return float(f"{RELEASE_LR * RELEASE_WIDTH / int(width):.3g}")
 
 
 class ECGPretrainer(TransformerMixin, _ECGNet):
@@ -42,7 +61,8 @@ class ECGPretrainer(TransformerMixin, _ECGNet):
     ``objectives=("wav2vec2", "cmsc")`` with ``lead_mask_prob=0.5`` is the paper's
     "W2V+CMSC+RLM"; the optimiser is Adam with decoupled weight decay (AdamW), betas
     (0.9, 0.98), eps 1e-6, weight decay 0.01, and a fixed learning rate of 5e-5 without
-    warm-up (``lr_schedule=None``). The release trains for up to 1000 epochs with about 2000
+    warm-up (``lr_schedule=None``) for the release's 768-wide encoder (narrower encoders get a
+    proportionally larger one, see ``lr``). The release trains for up to 1000 epochs with about 2000
     ECGs per update; ``pretext_options`` sets everything of :class:`ecgsk.ssl.SSLPretextModel`
     (for example ``keep_one_lead=True``, ecgsk's option that never zeroes all 12 leads).
     Each objective's loss is logged per epoch in ``history_`` (``train_wav2vec2``,
@@ -66,8 +86,11 @@ class ECGPretrainer(TransformerMixin, _ECGNet):
         Segment length for CMSC and wav2vec 2.0; ECGs must hold at least two.
     sfreq : float, default=250.0
         Sampling rate of ``X`` (Hz), needed to turn ``segment_seconds`` into samples.
-    lr : float, default=5e-5
-        The release's fixed learning rate.
+    lr : "auto" or float, default="auto"
+        ``"auto"``: the release's fixed 5e-5 for an encoder of the release's width (768, the
+        ``deepecg-ssl`` models); a narrower encoder gets ``5e-5 * 768 / width``
+        (``release_lr_for_width``; ``deepecg-ssl-tiny``: 6e-4), ecgsk's rule, since 5e-5
+        leaves a small encoder where it started. The value used is ``lr_``.
     betas : tuple of float, default=(0.9, 0.98)
         Adam momentum parameters (the release: Adam (0.9, 0.98), eps 1e-6, weight decay 0.01;
         eps can be changed with ``optimizer__eps``).
@@ -116,8 +139,9 @@ verbose, warm_start
 
     _score_name = None  # no label-based score: the validation loss is what is monitored
     _score_lower_is_better = True
-    # what lr="auto" / lr_schedule="auto" mean here: the release's fixed 5e-5
-    _default_lr = 5e-5
+    # lr="auto" is resolved from the encoder's width (initialize_optimizer); before that,
+    # the release's value
+    _default_lr = RELEASE_LR
     _default_lr_schedule = None
     _export_outputs = ("transform",)
 
@@ -129,7 +153,7 @@ verbose, warm_start
         lead_mask_prob=0.5,
         segment_seconds=5.0,
         sfreq=250.0,
-        lr=5e-5,
+        lr=AUTO,
         betas=(0.9, 0.98),
         lr_schedule=None,
         pretext_options=None,
@@ -306,6 +330,8 @@ verbose, warm_start
         return self
 
     def initialize_optimizer(self, triggered_directly=None):
+        if is_auto(self.lr):
+            self.lr_ = release_lr_for_width(self.module_.encoder.n_features)
         named = [(n, p) for n, p in self.get_all_learnable_params() if p.requires_grad]
         args, kwargs = self._optimizer_kwargs(named)
         kwargs.setdefault("betas", tuple(self.betas))

@@ -27,7 +27,7 @@ class ECGRegressor(PersistenceMixin, RegressorMixin, _SupervisedECGNet):
     ----------
     module : "auto", str, torch.nn.Module class or instance, default="auto"
         Network, as for :class:`ECGClassifier` (``"auto"``: DeepECG-SL on a GPU,
-        ``"xresnet1d50"`` on a CPU; the choice is ``module_name_``).
+        ``"ecgsk-cnn"`` on a CPU; the choice is ``module_name_``).
     loss : {"mse", "huber"} or torch.nn.Module, default="mse"
         Loss on the standardised targets (Huber with ``delta=1``, i.e. one standard deviation).
     lr, batch_size, max_epochs, optimizer, weight_decay, device, random_state, validation, \

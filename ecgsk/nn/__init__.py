@@ -30,12 +30,14 @@ from ._registry import (
     unregister_model,
 )
 from .efficientnet import DeepECGSL, EfficientNetV2_1d, StageSpec
+from .fastcnn import CompactCNN
 from .heads import AttentionPooling, LinearHead, MeanPooling, MLPHead
 from .transformer import ECGTransformer
 from .xresnet import XResNet1d
 
 __all__ = [
     "AttentionPooling",
+    "CompactCNN",
     "DeepECGSL",
     "ECGModule",
     "ECGTransformer",
@@ -49,6 +51,7 @@ __all__ = [
     "build_model",
     "count_parameters",
     "efficientnet",
+    "fastcnn",
     "heads",
     "list_models",
     "model_info",
