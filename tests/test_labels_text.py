@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import doctest
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -301,3 +304,10 @@ def test_cli_writes_labels_unmapped_and_uncertain(tmp_path, capsys):
     assert "no column 'text'" in capsys.readouterr().err
     assert main(["labels", "--help"]) == 0
     assert "unmapped" in capsys.readouterr().out
+
+
+def test_the_user_guide_examples_run():
+    path = Path(__file__).resolve().parents[1] / "docs" / "user_guide" / "labels.rst"
+    result = doctest.testfile(str(path), module_relative=False,
+                              optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 8 and result.failed == 0
