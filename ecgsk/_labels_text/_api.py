@@ -37,7 +37,8 @@ class LabelExtraction:
         without a territory or leads to place it). Negated statements are not listed.
     language : Series of str
         The language each report was read as (``"en"``, ``"fr"``, ``"de"``, ``"sv"``, or
-        ``"mixed"`` when ``language="auto"`` could not tell, and every lexicon was used).
+        ``"unknown"`` when ``language="auto"`` could not tell and used every lexicon, as for an
+        empty report).
 
     Examples
     --------
@@ -175,7 +176,7 @@ def labels_from_text(texts, language: str = "auto", *, uncertain: str = "positiv
             if uncertain == "positive":
                 positive[i, column[name]] = 1
         unmapped += [(index[i], phrase, reason) for phrase, reason in phrases]
-        languages.append(lang or "mixed")
+        languages.append(lang or "unknown")
     return LabelExtraction(
         labels=pd.DataFrame(positive, columns=list(LABELS), index=index),
         uncertain=pd.DataFrame(doubtful, columns=list(LABELS), index=index),

@@ -594,7 +594,7 @@ _CUES = {
                         "éventuel\\w*", "évocat\\w* (?:de|d')", "évoquant", "doute sur"]),
         ("unc", "post", ["non exclue?s?", "ne peut (?:pas )?être exclue?s?", "à éliminer",
                          "à confirmer"]),
-        ("hist", "pre", ["antécédents? de", "ancien(?:ne)?ment", "cardioversion d[eu']"]),
+        ("hist", "pre", ["antécédents? de", "ancien(?:ne)?ment", "cardioversion (?:de|du|d')"]),
         ("neutral", "pre", ["d'âge indéterminé", "probablement (?:ancien|récent)\\w*"]),
     ],
     "sv": [
@@ -618,6 +618,8 @@ und oder der die das des dem den ein eine einer eines mit bei im in auf ist sind
 et ou de du des la le les un une avec en dans sur est sont au aux
 och eller med vid i pa paa av som ar en ett det den
 jetzt dh unter seit um
+consistent compatible keeping suggesting suggests suggest suggestive due cause caused may might
+most commonly common findings finding evident noted shows show what
 """.split())
 
 

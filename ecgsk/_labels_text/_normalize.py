@@ -39,7 +39,7 @@ def fold(text: str) -> str:
     >>> fold("Ventrikuläre  Extrasystole(n), qt-verlÄngerung, Bloc de branche droit, f#r")
     'ventrikulaere extrasystole(n), qt-verlaengerung, bloc de branche droit, fuer'
     """
-    text = text.lower()
+    text = text.lower().replace("\u2019", "'").replace("`", "'")
     text = _LOST_UE.sub("ue", text)
     text = "".join(_UMLAUTS.get(c, c) for c in text)
     text = unicodedata.normalize("NFKD", text)
@@ -98,4 +98,5 @@ def compile_pattern(source: str) -> re.Pattern:
         else:
             decomposed = unicodedata.normalize("NFKD", char)
             body.append("".join(c for c in decomposed if not unicodedata.combining(c)))
-    return re.compile(r"(?<![a-z0-9])(?:" + "".join(body) + r")(?![a-z0-9])")
+    # the match ends at a word boundary, or right after an apostrophe ("pas d'", "l'")
+    return re.compile(r"(?<![a-z0-9])(?:" + "".join(body) + r")(?:(?<=')|(?![a-z0-9]))")
