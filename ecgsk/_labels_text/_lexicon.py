@@ -189,11 +189,10 @@ _FINDINGS = {
                             "(?:delay|block|defect|disturbance)"]),
         ("label", (LVH,), ["left ventricular hypertrophy", "lv hypertrophy"]),
         ("label", (SOKOLOW,), [
+            # "voltages are high in chest leads" is the VCLVH statement; the "suggesting LVH"
+            # that often follows is read as its own, hedged, LVH statement
             "(?:qrs )?voltages? (?:are |is )?(?:high|increased) in (?:the )?(?:chest|limb|"
-            "precordial) leads?(?: suggest\\w* (?:possible |probable )?(?:lvh|lv hypertrophy|"
-            "left ventricular hypertrophy))?",
-            "(?:chest|limb|precordial) lead voltages? suggest\\w* (?:possible |probable )?"
-            "(?:lvh|lv hypertrophy|left ventricular hypertrophy)",
+            "precordial) leads?", "(?:chest|limb|precordial) lead voltages?(?= suggest)",
             "(?:minimal |borderline )?voltage criteria (?:for|of) (?:lvh|lv hypertrophy|"
             "left ventricular hypertrophy)",
             "(?:lvh|left ventricular hypertrophy) by voltage(?: criteria)?"]),
@@ -207,7 +206,8 @@ _FINDINGS = {
                            "combined atrial enlargement"]),
         ("label", (LOWV,), ["low (?:qrs )?voltages?(?: qrs)?",
                             "low (?:limb|chest|precordial|extremity) lead (?:qrs )?voltages?",
-                            "voltages? (?:are |is )?low"]),
+                            "voltages? (?:are |is )?low",
+                            "(?:limb|chest|precordial) lead voltages? (?:are |is )?low"]),
         ("label", (LAD,), ["(?:abnormal |marked |extreme )?left axis deviation",
                            "leftward axis", "left axis"]),
         ("label", (RAD,), ["(?:abnormal |marked )?right axis deviation", "rightward axis",
@@ -553,6 +553,7 @@ _CUES = {
                         "may be", "might be", "cannot rule out", "can not rule out",
                         "cannot exclude", "suspicion of", "questionable",
                         "borderline", "consider", "query", "suggestive of", "maybe",
+                        "suggest(?:s|ing)?",
                         "equivocal"]),
         ("unc", "post", ["cannot be (?:entirely |completely |definitely )?(?:excluded|ruled out)",
                          "not (?:be )?excluded",
