@@ -180,13 +180,19 @@ def extract_one(report: str, language: str, rules_by_lang, cues_by_lang):
         spans = _matches(text, start, end, rules, cues)
         _apply_cues(text, spans)
         terr = _territories(text, spans, end)
+        heading = False  # after "QRS(T) abnormal", myocardial damage of a territory is an infarct
         for k, span in enumerate(spans):
-            if span.is_cue or span.negated:
+            if span.is_cue:
                 continue
             rule = span.item
             phrase = text[span.start:span.end]
             labels = set(rule.labels)
-            if rule.kind == "none":
+            if rule.kind == "damage" and heading:
+                labels = {TERRITORY_LABELS["q"][t] for t in territories_of_word(span.terr, "q")}
+            heading = rule.kind == "qrsheading" or (heading and rule.kind in ("q", "damage"))
+            if span.negated:
+                continue
+            if rule.kind in ("none", "qrsheading", "damage") and not labels:
                 unmapped.append((phrase, "no DeepECG label"))
                 continue
             if rule.kind in TERRITORY_LABELS:

@@ -12,6 +12,10 @@ has a kind:
   territory word inside the match, in the ``terr`` group, or the leads or territory words
   that follow it);
 - ``qs``: a QS complex, "QS complex in V1-V2-V3" when the leads named lie in V1-V3.
+- ``qrsheading`` and ``damage``: the "QRS(T) abnormal" heading of the PTB-XL reports' German
+  and Swedish statements, and "<territory> myocardial damage"; after that heading (in the
+  same statement, with only infarct statements between) the damage is an infarct (a Q-wave
+  label of the territory), elsewhere an ischaemia statement without a label.
 
 The choices that keep this route consistent with :data:`ecgsk.labels.SCP_TO_DEEPECG`:
 sinus rhythm, arrhythmia, tachycardia and bradycardia all give "Sinusal" (bradycardia also
@@ -351,8 +355,9 @@ _FINDINGS = {
         ("q", (), [rf"(?:(?:alter|alte|akuter|frischer|subakuter|chron\w*\.?|abgelaufener|"
                    rf"älterer) )?{TERR} (?:myokard|herz)?infarkt\w*",
                    rf"(?:myokard)?infarkt {TERR}",
-                   rf"qrs\(t\) abnormal {TERR} myokardschad\w*",
                    "(?:pathologische |tiefe )?q ?(?:zacken?|wellen?)"]),
+        ("damage", (), [rf"{TERR} myokardschad\w*"]),
+        ("qrsheading", (), [r"qrs\(t\) abnormal"]),
         ("qs", (), ["qs ?(?:komplex\\w*|muster|zacken?)"]),
         ("ste", (), [rf"(?:{TERR} )?st ?(?:strecken)?hebung\w*", "st elevation\\w*",
                      "hebung der st strecke"]),
@@ -366,11 +371,11 @@ _FINDINGS = {
         ("none", (), [
             "(?:sonst )?normales ekg", "ekg normal", "normalbefund", "grenzbefund",
             "(?:path\\.?|pathologisches) ekg", "pathologisch\\w*",
-            r"qrs\(t\) abnormal", "st (?:&|und) t abnormal", "t abnormal",
+            "st (?:&|und) t abnormal", "t abnormal",
             "unspezifische\\w? abnormale\\w? t", "(?:unspezifische )?(?:st )?t ?veränderung\\w*",
             "erregungsrückbildungsstörung\\w*", "repolarisationsstörung\\w*",
             r"rep\.? ?störung\w*", "pathologische repolarisation",
-            rf"{TERR} (?:myokardschad\w*|ischämie\w*)",
+            rf"{TERR} ischämie\w*",
             r"(?:unspez\.? )?myokardschad\w*", r"(?:unspez\.? )?myokardschädigung\w*",
             "\\w*ischämie\\w*", "links ?belastung", "rechts ?belastung",
             "vorhofs? ?überlastung", "kammerhypertrophie",
@@ -518,15 +523,16 @@ _FINDINGS = {
         ("label", (LQT,), ["qt ?(?:tid )?förlängd", "förlängd qt(?: tid)?", "qt ?förlängning"]),
         ("label", (PERI,), ["perikardit"]),
         ("label", (EREP,), ["tidig repolarisation"]),
-        ("q", (), [rf"{TERR} (?:hjärt)?infarkt\w*",
-                   rf"avvikande qrs\(t\) förlopp {TERR} myokardskada"]),
+        ("q", (), [rf"{TERR} (?:hjärt)?infarkt\w*"]),
+        ("damage", (), [rf"{TERR} myokardskada\w*"]),
+        ("qrsheading", (), [r"avvikande qrs\(t\) förlopp"]),
         ("ste", (), [rf"(?:{TERR} )?st ?(?:höjning\w*|lyft)"]),
         ("std", (), [rf"(?:{TERR} )?st(?: ?t)? ?sänkning\w*"]),
         ("tinv", (), ["negativa t(?: ?vågor)?", "inverterade t(?: ?vågor)?", "t ?vågs ?inversion"]),
         ("none", (), [
-            "(?:eljest )?normalt ekg", "inget säkert patologiskt", r"avvikande qrs\(t\) förlopp",
+            "(?:eljest )?normalt ekg", "inget säkert patologiskt",
             "ospecifik\\w* (?:st )?t ?förändring\\w*", "(?:st )?t ?förändring\\w*",
-            rf"{TERR} (?:ischemi|myokardaffektion|myokardskada)\w*",
+            rf"{TERR} (?:ischemi|myokardaffektion)\w*",
             "\\w*ischemi\\w*", "vänster (?:kammar)?belastning", "kammar ?belastning",
             "myokardaffektion", "myokardskada", "flacka t ?vågor", "slag med avvikande "
             "impulsutbredning", r"supraventrikulär(?:a|\(a\))? escape beat\(?s?\)?",
