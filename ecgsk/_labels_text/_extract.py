@@ -62,17 +62,23 @@ def _n_words(text: str) -> int:
     return len(_WORDS.findall(text))
 
 
-def _matches(text: str, start: int, end: int, rules, cues) -> list[_Span]:
+def _candidates(text: str, rules, cues) -> list[tuple]:
+    """Every match of every pattern: ``(start, end, item, is_cue, terr)``."""
     found = []
     for rule in rules:
-        for m in rule.pattern.finditer(text, start, end):
+        for m in rule.pattern.finditer(text):
             if m.end() > m.start():
-                terr = m.groupdict().get("terr")
-                found.append(_Span(m.start(), m.end(), rule, False, terr))
+                found.append((m.start(), m.end(), rule, False, m.groupdict().get("terr")))
     for cue in cues:
-        for m in cue.pattern.finditer(text, start, end):
+        for m in cue.pattern.finditer(text):
             if m.end() > m.start():
-                found.append(_Span(m.start(), m.end(), cue, True))
+                found.append((m.start(), m.end(), cue, True, None))
+    return found
+
+
+def _matches(candidates, start: int, end: int) -> list[_Span]:
+    """The matches inside one statement, overlaps resolved."""
+    found = [_Span(*c) for c in candidates if c[0] >= start and c[1] <= end]
     # longest first; at equal length the earlier, then findings before cues
     found.sort(key=lambda s: (-(s.end - s.start), s.start, s.is_cue))
     taken, chosen = [], []
@@ -176,8 +182,9 @@ def extract_one(report: str, language: str, rules_by_lang, cues_by_lang):
     rules = rules_by_lang[lang]
     cues = cues_by_lang[lang]
     certain, uncertain, unmapped = set(), set(), []
+    candidates = _candidates(text, rules, cues)
     for start, end in clauses(text):
-        spans = _matches(text, start, end, rules, cues)
+        spans = _matches(candidates, start, end)
         _apply_cues(text, spans)
         terr = _territories(text, spans, end)
         heading = False  # after "QRS(T) abnormal", myocardial damage of a territory is an infarct

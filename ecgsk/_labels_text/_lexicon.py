@@ -235,6 +235,8 @@ _FINDINGS = {
                                 "acute st elevation myocardial infarction"]),
         ("q", (), [rf"(?:(?:old|acute|recent|chronic|healed|subacute|evolving|extensive) )?{TERR}"
                    r" (?:wall )?(?:myocardial )?(?:infarction|infarct|mi|necrosis|scar)",
+                   # a report cut short (PTB-XL keeps 250 characters): "... old inferior myocardial"
+                   rf"(?:(?:old|acute|recent|chronic|healed|subacute) )?{TERR} myocardial$",
                    "(?:pathological |abnormal |deep |significant |small )?q waves?"]),
         ("qs", (), ["qs (?:complex\\w*|waves?|pattern)"]),
         ("label", (RS_RATIO,), ["(?:dominant|tall) r waves? in v1", "r ?/ ?s ratio ?> ?1(?: in v1)?"]),
