@@ -260,7 +260,7 @@ _FINDINGS = {
             "(?:minor )?(?:widespread )?(?:non ?specific )?t wave (?:flattening|changes?|"
             "abnormalit\\w+)",
             "(?:minor )?non ?specific (?:anterior |inferior |lateral )?st ?\\.? ?t changes",
-            "t waves? (?:are )?(?:low|flat|low or flat|flat or low|flat or slightly inverted)",
+            "t waves? (?:are )?(?:low|flat|low or flat|flat or low)",
             rf"{TERR} (?:myocardial )?(?:isch(?:a)?emi\w*|damage|injury)",
             "(?:myocardial )?isch(?:a)?emi\\w*", "isch(?:a)?emic heart disease",
             "(?:lv|left ventricular|rv|right ventricular) strain", "strain pattern",
