@@ -217,6 +217,8 @@ def extract_one(report: str, language: str, rules_by_lang, cues_by_lang):
                     unmapped.append((phrase, "no territory"))
                     continue
             (uncertain if span.uncertain else certain).update(labels)
+            if rule.kind == "voltage":  # voltage criteria for LVH: LVH itself only hedged
+                uncertain.add("Left ventricular hypertrophy")
         unmapped += [(p, "unrecognised") for p in _residual_phrases(text, start, end, spans)]
     return certain, uncertain - certain, unmapped, lang
 

@@ -11,6 +11,9 @@ has a kind:
   T-wave inversion, whose DeepECG labels depend on the territory the report names (a
   territory word inside the match, in the ``terr`` group, or the leads or territory words
   that follow it);
+- ``voltage``: voltage criteria for LVH ("Amplitudenkriterien für Linkshypertrophie"): their
+  label, and "Left ventricular hypertrophy" as an uncertain finding (the criteria suggest
+  it), as the English reports' "voltages are high in chest leads suggesting LVH";
 - ``qs``: a QS complex, "QS complex in V1-V2-V3" when the leads named lie in V1-V3.
 - ``qrsheading`` and ``damage``: the "QRS(T) abnormal" heading of the PTB-XL reports' German
   and Swedish statements, and "<territory> myocardial damage"; after that heading (in the
@@ -196,10 +199,10 @@ _FINDINGS = {
             # "voltages are high in chest leads" is the VCLVH statement; the "suggesting LVH"
             # that often follows is read as its own, hedged, LVH statement
             "(?:qrs )?voltages? (?:are |is )?(?:high|increased) in (?:the )?(?:chest|limb|"
-            "precordial) leads?", "(?:chest|limb|precordial) lead voltages?(?= suggest)",
-            "(?:minimal |borderline )?voltage criteria (?:for|of) (?:lvh|lv hypertrophy|"
-            "left ventricular hypertrophy)",
-            "(?:lvh|left ventricular hypertrophy) by voltage(?: criteria)?"]),
+            "precordial) leads?", "(?:chest|limb|precordial) lead voltages?(?= suggest)"]),
+        ("voltage", (SOKOLOW,), ["(?:minimal |borderline )?voltage criteria (?:for|of) (?:lvh|"
+                                 "lv hypertrophy|left ventricular hypertrophy)"]),
+        ("label", (SOKOLOW, LVH), ["(?:lvh|left ventricular hypertrophy) by voltage(?: criteria)?"]),
         ("none", (), ["high (?:v lead |qrs |chest lead |limb lead )?voltages?"]),
         ("label", (RVH,), ["right ventricular hypertrophy", "rv hypertrophy"]),
         ("label", (LAE,), ["left atrial (?:enlargement|abnormality|hypertrophy|overload|"
@@ -260,7 +263,7 @@ _FINDINGS = {
             "(?:minor )?(?:widespread )?(?:non ?specific )?t wave (?:flattening|changes?|"
             "abnormalit\\w+)",
             "(?:minor )?non ?specific (?:anterior |inferior |lateral )?st ?\\.? ?t changes",
-            "t waves? (?:are )?(?:low|flat|low or flat|flat or low)",
+            "t waves? (?:are )?(?:low or flat|flat or low|low|flat)",
             rf"{TERR} (?:myocardial )?(?:isch(?:a)?emi\w*|damage|injury)",
             "(?:myocardial )?isch(?:a)?emi\\w*", "isch(?:a)?emic heart disease",
             "(?:lv|left ventricular|rv|right ventricular) strain", "strain pattern",
@@ -319,8 +322,9 @@ _FINDINGS = {
                             "(?:unspezifischer )?intraventrikulärer block"]),
         ("label", (LVH,), ["links ?(?:herz)?hypertrophie\\w*",
                            "linksventrikuläre\\w? hypertrophie\\w*"]),
-        ("label", (SOKOLOW,), ["(?:mäßige )?amplituden ?kriterien (?:für )?(?:eine )?"
-                               "(?:links ?(?:herz)?hypertrophie|lvh)",
+        ("voltage", (SOKOLOW,), ["(?:mäßige )?amplituden ?kriterien (?:für )?(?:eine )?"
+                                 "(?:links ?(?:herz)?hypertrophie|lvh)"]),
+        ("label", (SOKOLOW,), [
                                "(?:positiver )?sokolow (?:lyon )?(?:index )?positiv",
                                "positiver sokolow(?: lyon)?(?: index)?"]),
         ("label", (RVH,), ["rechts ?(?:herz)?hypertrophie\\w*",
@@ -442,8 +446,9 @@ _FINDINGS = {
                             "retard de conduction intraventriculaire",
                             "bloc intraventriculaire(?: non spécifique)?"]),
         ("label", (LVH,), ["hypertrophie ventriculaire gauche", "hvg"]),
-        ("label", (SOKOLOW,), ["critères (?:de voltage|électriques|de sokolow) "
-                               "d'hypertrophie ventriculaire gauche",
+        ("voltage", (SOKOLOW,), ["critères (?:de voltage|électriques|de sokolow) "
+                                 "d'hypertrophie ventriculaire gauche"]),
+        ("label", (SOKOLOW,), [
                                "indice de sokolow (?:positif|> ?35\\w*)"]),
         ("label", (RVH,), ["hypertrophie ventriculaire droite", "hvd"]),
         ("label", (LAE,), ["hypertrophie (?:auriculaire|atriale) gauche", "hag",
@@ -512,7 +517,7 @@ _FINDINGS = {
         ("label", (LAFB,), ["vänster (?:främre|anteriort?) hemiblock"]),
         ("label", (LPFB,), ["vänster (?:bakre|posteriort?) hemiblock"]),
         ("label", (LVH,), ["vänster ?kammar\\w?hypertrofi"]),
-        ("label", (SOKOLOW,), [r"(?:måttliga )?amplitud ?krit\w*\.? för vänster ?kammar\w?"
+        ("voltage", (SOKOLOW,), [r"(?:måttliga )?amplitud ?krit\w*\.? för vänster ?kammar\w?"
                                r"hypertrofi"]),
         ("label", (RVH,), ["höger ?kammar\\w?hypertrofi"]),
         ("label", (LAE,), ["vänster förmaks ?(?:förstoring|belastning|hypertrofi)"]),
@@ -653,11 +658,12 @@ MARKERS = {
                     "suggesting consistent due this may otherwise no not degree deviation axis "
                     "segments inverted depressed elevated complexes premature".split()),
     "de": frozenset("und der die das mit bei sonst nicht kein keine sinusrhythmus typ linkstyp "
-                    "rechtstyp lagetyp wahrscheinlich moeglich abnormales unspezifisches infarkt "
+                    "rechtstyp lagetyp wahrscheinlich moeglich abnormales unspezifisches "
                     "niederspannung normales inferiorer anteriorer schenkelblock extrasystole(n) "
                     "ueberdrehter verdacht auf oder".split()),
     "fr": frozenset("le la les des du de avec sans et rythme sinusal onde ondes bloc branche pas "
                     "gauche droit droite axe aucun aucune repolarisation".split()),
     "sv": frozenset("och med eller vid inte ej sinusrytm avvikande vaenster hoeger normalt saasom "
-                    "foerlopp el-axel skaenkelblock inget eljest kammarhypertrofi".split()),
+                    "foerlopp el-axel skaenkelblock inget eljest kammarhypertrofi boer oevervaegas "
+                    "sannolikt moejligen foer aalder".split()),
 }
