@@ -92,7 +92,7 @@ def main(argv=None) -> None:
     found = labels_from_text(pd.Series(table["report"].to_numpy(), index=table["ecg_id"]),
                              uncertain=args.uncertain)
     y_text = found.labels
-    positives = y_ref.sum(0)
+    positives = y_ref.sum(axis=0)
     keep = [name for name in y_ref.columns if positives[name] >= args.min_positives]
     out = evaluate(y_ref[keep].to_numpy(), y_text[keep].to_numpy(),
                    n_resamples=args.n_resamples, seed=args.seed)

@@ -21,7 +21,13 @@ import re
 
 from ._lexicon import CUES, FILLER, LANGUAGES, MARKERS, RULES
 from ._normalize import clauses, fold
-from ._territory import TERRITORY_LABELS, leads_in, territories_in, territories_of_word
+from ._territory import (
+    TERRITORY_LABELS,
+    TERRITORY_WORD,
+    leads_in,
+    territories_in,
+    territories_of_word,
+)
 
 PRE_WINDOW, POST_WINDOW = 5, 3
 _WORDS = re.compile(r"[a-z0-9]+")
@@ -168,7 +174,7 @@ def _residual_phrases(text: str, start: int, end: int, spans: list[_Span]) -> li
         chunk = text[pos:stop]
         words = re.findall(r"[a-z][a-z'\-()]*[a-z)]|[a-z]", chunk)
         if any(len(w) >= 3 and w not in FILLER and not re.fullmatch(r"v\d|avr|avl|avf|iii", w)
-               for w in words):
+               and not TERRITORY_WORD.fullmatch(w) for w in words):
             phrases.append(chunk.strip(" ,.;:/-&+"))
         if span is not None:
             pos = span.end

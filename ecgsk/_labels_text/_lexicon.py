@@ -373,7 +373,7 @@ _FINDINGS = {
         ("std", (UP,), ["(?:ascendierende|aszendierende|aufsteigende) st ?(?:strecken)?senkung\\w*"]),
         ("tinv", (), ["t ?negativierung\\w*", "(?:terminal )?negative\\w? t(?: ?wellen?)?",
                       r"neg\.? t(?: ?wellen?)?", r"t ?(?:wellen? )?neg(?:ativ\w*|\.)?",
-                      "t ?veränderung\\w* negativ\\w*", "t inversion\\w*"]),
+                      "t ?veränderung\\w* neg(?:ativ\\w*|\\.)?", "t inversion\\w*"]),
         ("none", (), [
             "(?:sonst )?normales ekg", "ekg normal", "normalbefund", "grenzbefund",
             "(?:path\\.?|pathologisches) ekg", "pathologisch\\w*",

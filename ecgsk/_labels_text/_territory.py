@@ -35,7 +35,7 @@ _TINV = {"inferior": "T wave inversion (inferior - II, III, aVF)",
          "septal": "T wave inversion (septal- V1-V2)"}
 TERRITORY_LABELS = {"q": _Q, "ste": _STE, "std": _STD, "tinv": _TINV}
 
-_WORD = re.compile(
+TERRITORY_WORD = re.compile(
     r"(?<![a-z])(?:(?:high|hoch|hoeg|hog)[\s\-]+)?(?:(?:infero|antero|postero)[\s\-]*)?"
     r"(?:postero[\s\-]*)?(?:inferi|inferieu|anteri|anterieu|septa|septu|latera|posteri|"
     r"posterieu|posterobasa|hinterwand|vorderwand|seitenwand|diaphragm)[a-z]*"
@@ -141,6 +141,6 @@ def territories_in(text: str, kind: str) -> set[str]:
     ['inferior', 'lateral']
     """
     found = set()
-    for m in _WORD.finditer(text):
+    for m in TERRITORY_WORD.finditer(text):
         found |= territories_of_word(m.group(), kind)
     return found | territories_of_leads(leads_in(text))
