@@ -1,4 +1,5 @@
-"""The ``ecgsk`` command: preprocess, predict, embed and evaluate over folders of ECG records.
+"""The ``ecgsk`` command: preprocess, predict, embed and evaluate over folders of ECG records,
+and labels from report text.
 
 Run ``ecgsk --help`` or ``ecgsk COMMAND --help``; ``python -m ecgsk`` works too.
 
@@ -6,6 +7,7 @@ Run ``ecgsk --help`` or ``ecgsk COMMAND --help``; ``python -m ecgsk`` works too.
 - ``ecgsk predict MODEL INPUT --out preds.csv``
 - ``ecgsk embed ENCODER_OR_MODEL INPUT --out emb.npy``
 - ``ecgsk evaluate PREDS.csv LABELS.csv [--by sex,age] [--out report.csv]``
+- ``ecgsk labels REPORTS.csv --column TEXT --out labels.csv [--id ecg_id]``
 
 Exit codes: 0 success; 1 finished, but some records failed (listed on stderr and in a
 ``*.failures.csv`` file); 2 bad command line or unusable input (a message, no traceback);
@@ -18,7 +20,7 @@ import argparse
 import sys
 import traceback
 
-from ._cli import _embed, _evaluate, _predict, _preprocess
+from ._cli import _embed, _evaluate, _labels, _predict, _preprocess
 from ._cli._errors import EXIT_INTERRUPTED, EXIT_USAGE, CLIError, cli_hints
 from ._version import __version__
 
@@ -30,6 +32,7 @@ examples:
   ecgsk predict models/deepecg cohort.zarr --out preds.csv
   ecgsk embed models/ssl-encoder cohort/ --out emb.npy
   ecgsk evaluate preds.csv labels.csv --by sex,age --out report.csv
+  ecgsk labels reports.csv --column report --id ecg_id --out labels.csv
 
 exit codes: 0 ok; 1 finished but some records failed (see <out>.failures.csv);
 2 usage or input error; 3 unexpected error; 130 interrupted.
@@ -43,7 +46,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     --------
     >>> parser, commands = build_parser()
     >>> sorted(commands)
-    ['embed', 'evaluate', 'predict', 'preprocess']
+    ['embed', 'evaluate', 'labels', 'predict', 'preprocess']
     """
     parser = argparse.ArgumentParser(
         prog="ecgsk",
@@ -55,7 +58,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     parser.add_argument("--version", action="version", version=f"ecgsk {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     commands = {}
-    for module in (_preprocess, _predict, _embed, _evaluate):
+    for module in (_preprocess, _predict, _embed, _evaluate, _labels):
         sub = module.add_parser(subparsers)
         commands[sub.prog.split()[-1]] = sub
     return parser, commands

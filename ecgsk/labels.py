@@ -32,13 +32,17 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from ._labels_text import LabelExtraction, labels_from_text
+
 __all__ = [
     "DEEPECG_CATEGORIES",
     "DEEPECG_LABELS",
+    "LabelExtraction",
     "PTBXL_SCP_STATEMENTS",
     "SCP_TO_DEEPECG",
     "UNMAPPED_SCP",
     "label_categories",
+    "labels_from_text",
     "scp_to_deepecg",
 ]
 
