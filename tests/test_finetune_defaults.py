@@ -161,9 +161,15 @@ def test_without_an_ssl_encoder_the_ecgsk_defaults_hold(pretrained, sample):
 
 
 def test_pretrainer_keeps_its_own_learning_rate(pretrained):
-    assert pretrained.lr == RELEASE_LR and pretrained.lr_schedule is None
-    assert pretrained.lr_ == RELEASE_LR and pretrained.lr_schedule_ is None
-    assert [g["lr"] for g in pretrained.optimizer_.param_groups] == [RELEASE_LR]
+    from ecgsk.estimators._pretrainer import release_lr_for_width
+
+    # lr="auto": the release's 5e-5 at width 768, scaled by 768 / width for this small encoder
+    width = pretrained.module_.encoder.n_features
+    assert release_lr_for_width(768) == RELEASE_LR
+    assert pretrained.lr == "auto" and pretrained.lr_schedule is None
+    assert pretrained.lr_ == pytest.approx(RELEASE_LR * 768 / width)
+    assert pretrained.lr_schedule_ is None
+    assert [g["lr"] for g in pretrained.optimizer_.param_groups] == [pretrained.lr_]
     assert "lr_schedule" not in dict(pretrained.callbacks_)
 
 
