@@ -121,6 +121,8 @@ _DOC = """{base} trained on several processes through Hugging Face Accelerate.
         est.fit(X{y})
         if est.accelerator.is_main_process:
             est.save("model")
+        est.accelerator.wait_for_everyone()
+        est.accelerator.end_training()  # without it a process can abort at exit
 
     run on 4 GPUs with ``accelerate launch --num_processes 4 train.py``; to try it on 2 CPU
     processes, build ``Accelerator(cpu=True)`` and run ``torchrun --nproc_per_node 2 train.py``.
