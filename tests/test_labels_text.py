@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecgsk._labels_text._vocabulary import LABELS
 from ecgsk.cli import main
 from ecgsk.datasets import load_ptbxl_sample
 from ecgsk.labels import (
@@ -30,10 +29,6 @@ Q_ANT, Q_LAT = "Q wave (anterior - V3-V4)", "Q wave (lateral- I, aVL, V5-V6)"
 def positives(text, **kwargs) -> set[str]:
     row = labels_from_text(text, **kwargs).labels.iloc[0]
     return set(row.index[row == 1])
-
-
-def test_vocabulary_copy_is_the_label_vocabulary():
-    assert LABELS == DEEPECG_LABELS
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -8,9 +8,9 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from .._label_names import DEEPECG_LABELS as LABELS
 from ._extract import extract_one, lexicons
 from ._lexicon import LANGUAGES
-from ._vocabulary import LABELS
 
 _UNCERTAIN = ("positive", "negative")
 UNMAPPED_COLUMNS = ("row", "phrase", "reason")

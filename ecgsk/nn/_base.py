@@ -26,6 +26,20 @@ def check_probability(value, name: str) -> float:
     return float(value)
 
 
+def check_widths(values, name: str) -> list[int]:
+    """Return a non-empty sequence of positive ints (channel widths) as a list, else raise.
+
+    Examples
+    --------
+    >>> check_widths((64, 128), "widths")
+    [64, 128]
+    """
+    widths = [check_positive_int(v, f"each of {name}") for v in values]
+    if not widths:
+        raise ValueError(f"{name} must not be empty")
+    return widths
+
+
 def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameters of a torch module.
 

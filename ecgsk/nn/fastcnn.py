@@ -31,7 +31,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ._base import ECGModule, check_positive_int, check_probability
+from ._base import ECGModule, check_positive_int, check_probability, check_widths
 from ._layers import BatchNorm1d, Conv1d, ConvBN, MaxPool1d, global_max, global_mean
 from ._registry import register_model
 from .heads import LinearHead
@@ -85,9 +85,7 @@ class CompactCNN(ECGModule):
         dropout: float = 0.0,
     ):
         super().__init__()
-        widths = [check_positive_int(w, "block width") for w in widths]
-        if not widths:
-            raise ValueError("widths must not be empty")
+        widths = check_widths(widths, "widths")
         kernel_size = check_positive_int(kernel_size, "kernel_size")
         stem_width = check_positive_int(stem_width, "stem_width")
         stem_kernel_size = check_positive_int(stem_kernel_size, "stem_kernel_size")

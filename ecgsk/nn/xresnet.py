@@ -37,7 +37,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ._base import ECGModule, check_positive_int, check_probability
+from ._base import ECGModule, check_positive_int, check_probability, check_widths
 from ._layers import (
     AvgPool1d,
     BatchNorm1d,
@@ -168,9 +168,7 @@ class XResNet1d(ECGModule):
                 f"layers and widths must be non-empty and of equal length, got {len(layers)} "
                 f"and {len(widths)}"
             )
-        stem_widths = [check_positive_int(w, "stem width") for w in stem_widths]
-        if not stem_widths:
-            raise ValueError("stem_widths must not be empty")
+        stem_widths = check_widths(stem_widths, "stem_widths")
         expansion = check_positive_int(expansion, "expansion")
         kernel_size = check_positive_int(kernel_size, "kernel_size")
         stem_kernel_size = check_positive_int(stem_kernel_size, "stem_kernel_size")

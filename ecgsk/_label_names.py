@@ -1,11 +1,10 @@
-"""The 77 DeepECG label names, in output order, for the report-text labeller.
+"""The 77 DeepECG label names, in one low-level module.
 
-:mod:`ecgsk.labels` re-exports :func:`labels_from_text`, so this package cannot import
-``ecgsk.labels`` back (no import circles); ``tests/test_labels_text.py`` checks that this
-tuple equals :data:`ecgsk.labels.DEEPECG_LABELS`.
+:mod:`ecgsk.labels` (public) and :mod:`ecgsk._labels_text` (the report-text labeller, which
+``ecgsk.labels`` imports) both need them; keeping them here avoids an import circle.
 """
 
-LABELS: tuple[str, ...] = (
+DEEPECG_LABELS: tuple[str, ...] = (
     "Sinusal", "Regular", "Monomorph", "QS complex in V1-V2-V3", "R complex in V5-V6",
     "T wave inversion (inferior - II, III, aVF)", "Left bundle branch block", "RaVL > 11 mm",
     "SV1 + RV5 or RV6 > 35 mm", "T wave inversion (lateral -I, aVL, V5-V6)",
@@ -31,3 +30,4 @@ LABELS: tuple[str, ...] = (
     "Third Degree AV Block", "Acute MI", "Early repolarization", "Q wave (posterior - V7-V9)",
     "Bi-atrial enlargement", "LV pacing", "Brugada", "Ventricular Rhythm", "no_qrs",
 )
+"""The 77 DeepECG labels, in the order of the released models' outputs."""
