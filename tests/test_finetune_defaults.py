@@ -3,7 +3,8 @@
 The recipe (HeartWise-AI/DeepECG-SSL-finetune, examples/w2v_cmsc/config/finetuning/
 ecg_transformer/diagnosis*.yaml): Adam (0.9, 0.98), lr 5e-5, ``lr_scheduler: fixed`` without
 warm-up, ``feature_grad_mult: 0.0`` (conv feature encoder frozen), dropout 0, attention dropout
-0, activation dropout 0.1 (input and final dropout 0: the fine-tuning config defaults).
+0, activation dropout 0.1 (input and final dropout 0: the fine-tuning config defaults), no
+weight decay (the configs set none; fairseq's Adam defaults to 0).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ FIT = {"max_epochs": 2, "batch_size": 16, "validation": None, "threshold": 0.5, 
 RELEASE_LR = 5e-5
 RELEASE_BETAS = (0.9, 0.98)
 RELEASE_DROPOUT, RELEASE_ATTENTION, RELEASE_ACTIVATION = 0.0, 0.0, 0.1
+RELEASE_WEIGHT_DECAY = 0.0
 
 
 class RecordLR(Callback):
@@ -80,6 +82,7 @@ def test_ssl_encoder_defaults_are_the_release_recipe(pretrained, sample):
     # the optimiser: Adam betas (0.9, 0.98), lr 5e-5, fixed over every step
     groups = clf.optimizer_.param_groups
     assert [g["lr"] for g in groups] == [RELEASE_LR] and groups[0]["betas"] == RELEASE_BETAS
+    assert groups[0]["weight_decay"] == RELEASE_WEIGHT_DECAY
     assert len(record.lrs_) >= 4
     assert all(step == [RELEASE_LR] for step in record.lrs_)
     assert "lr_schedule" not in dict(clf.callbacks_)
@@ -94,10 +97,10 @@ def test_ssl_encoder_defaults_are_the_release_recipe(pretrained, sample):
     assert _dropouts(clf.module_) == (RELEASE_DROPOUT, RELEASE_ATTENTION, RELEASE_ACTIVATION,
                                       0.0, RELEASE_DROPOUT, 0.0)
     # the fitted attributes say what was used; the parameters stay "auto"
-    assert (clf.lr_, clf.lr_schedule_, clf.finetune_, clf.recipe_) == (
-        RELEASE_LR, None, "partial", "deepecg-ssl")
+    assert (clf.lr_, clf.lr_schedule_, clf.weight_decay_, clf.finetune_, clf.recipe_) == (
+        RELEASE_LR, None, RELEASE_WEIGHT_DECAY, "partial", "deepecg-ssl")
     params = clf.get_params()
-    for name in ("lr", "lr_schedule", "finetune", "encoder_dropout"):
+    for name in ("lr", "lr_schedule", "weight_decay", "finetune", "encoder_dropout"):
         assert params[name] == "auto", name
     # the user's encoder object is untouched: weights, dropouts, trainable flags
     assert _dropouts(encoder) == dropouts_before
@@ -116,10 +119,12 @@ def test_explicit_values_win_over_the_recipe(pretrained, sample):
     record = RecordLR()
     clf = ECGClassifier(encoder=pretrained, lr=1e-3, finetune="full", lr_schedule="cosine",
                         encoder_dropout={"activation_dropout": 0.2}, optimizer__betas=(0.8, 0.99),
-                        callbacks=[("record", record)], **FIT, **QUIET).fit(X, y)
-    assert (clf.lr_, clf.lr_schedule_, clf.finetune_) == (1e-3, "cosine", "full")
+                        weight_decay=0.05, callbacks=[("record", record)], **FIT, **QUIET).fit(X, y)
+    assert (clf.lr_, clf.lr_schedule_, clf.weight_decay_, clf.finetune_) == (
+        1e-3, "cosine", 0.05, "full")
     group = clf.optimizer_.param_groups[0]
     assert group["initial_lr"] == 1e-3 and group["betas"] == (0.8, 0.99)
+    assert group["weight_decay"] == 0.05
     lrs = [step[0] for step in record.lrs_]
     assert lrs[-1] < lrs[0] <= 1e-3  # cosine decay from the user's peak
     assert all(p.requires_grad for p in clf.module_.parameters())
@@ -142,6 +147,7 @@ def test_without_an_ssl_encoder_the_ecgsk_defaults_hold(pretrained, sample):
         1e-3, "cosine", "full", "ecgsk")
     group = scratch.optimizer_.param_groups[0]
     assert group["initial_lr"] == 1e-3 and group["betas"] == (0.9, 0.999)
+    assert scratch.weight_decay_ == group["weight_decay"] == 0.01  # ecgsk's AdamW default
     assert "lr_schedule" in dict(scratch.callbacks_)
     lrs = [step[0] for step in record.lrs_]
     assert lrs[0] <= 1e-3 and lrs[-1] < lrs[0]
@@ -170,6 +176,8 @@ def test_pretrainer_keeps_its_own_learning_rate(pretrained):
     assert pretrained.lr_ == pytest.approx(RELEASE_LR * 768 / width)
     assert pretrained.lr_schedule_ is None
     assert [g["lr"] for g in pretrained.optimizer_.param_groups] == [pretrained.lr_]
+    # the pretraining config's weight decay (w2v_cmsc_rlm.yaml: 0.01), not the fine-tuning 0
+    assert pretrained.weight_decay_ == pretrained.optimizer_.param_groups[0]["weight_decay"] == 0.01
     assert "lr_schedule" not in dict(pretrained.callbacks_)
 
 
@@ -234,3 +242,10 @@ def test_bad_recipe_parameters_are_refused(sample, params, error, match):
     X, y, _ = sample
     with pytest.raises(error, match=match):
         ECGClassifier("xresnet1d50-tiny", max_epochs=1, validation=None, **params, **QUIET).fit(X, y)
+
+
+@pytest.mark.parametrize("bad", [-0.1, "big", True])
+def test_weight_decay_is_checked(bad, sample):
+    X, y, _ = sample
+    with pytest.raises(ValueError, match="weight_decay"):
+        ECGClassifier("ecgsk-cnn-tiny", weight_decay=bad, **FIT, **QUIET).fit(X, y)

@@ -137,6 +137,7 @@ class _ECGNet(ExportMixin, NeuralNet):
     # what lr="auto" / lr_schedule="auto" become without a recipe of the subclass's own
     _default_lr = DEFAULT_LR
     _default_lr_schedule = DEFAULT_LR_SCHEDULE
+    _default_weight_decay = 1e-2
     _default_max_epochs = DEFAULT_MAX_EPOCHS
 
     def __init__(
@@ -147,7 +148,7 @@ class _ECGNet(ExportMixin, NeuralNet):
         batch_size=64,
         max_epochs=AUTO,
         optimizer=torch.optim.AdamW,
-        weight_decay=1e-2,
+        weight_decay="auto",
         device="auto",
         random_state=None,
         validation=0.1,
@@ -231,6 +232,13 @@ class _ECGNet(ExportMixin, NeuralNet):
                 f'lr_schedule must be "auto", None or one of {SCHEDULES}, got '
                 f"{self.lr_schedule!r}"
             )
+        if not (self.weight_decay is None or is_auto(self.weight_decay)
+                or (isinstance(self.weight_decay, numbers.Real)
+                    and not isinstance(self.weight_decay, bool) and self.weight_decay >= 0)):
+            raise ValueError(
+                f'weight_decay must be "auto", None or a non-negative number, got '
+                f"{self.weight_decay!r}"
+            )
         if self.patience is not None:
             check_positive_int(self.patience, "patience")
         for name in ("max_time", "grad_clip"):
@@ -270,10 +278,12 @@ class _ECGNet(ExportMixin, NeuralNet):
     # ------------------------------------------------------------------ "auto" parameters
     def _training_recipe(self) -> dict:
         """Hook: the values that ``"auto"`` parameters take in this fit (``lr``, ...)."""
-        return {"lr": self._default_lr, "lr_schedule": self._default_lr_schedule}
+        return {"lr": self._default_lr, "lr_schedule": self._default_lr_schedule,
+                "weight_decay": self._default_weight_decay}
 
     def _resolve_training_defaults(self):
-        """Resolve ``lr`` and ``lr_schedule`` into ``lr_`` and ``lr_schedule_`` (fitted).
+        """Resolve ``lr``, ``lr_schedule`` and ``weight_decay`` into ``lr_``, ``lr_schedule_``
+        and ``weight_decay_`` (fitted).
 
         The parameters keep ``"auto"`` (sklearn rule: ``clone`` and ``GridSearchCV`` stay
         correct); an explicit value always wins over the recipe.
@@ -281,6 +291,8 @@ class _ECGNet(ExportMixin, NeuralNet):
         recipe = self._training_recipe()
         self.lr_ = float(recipe["lr"]) if is_auto(self.lr) else self.lr
         self.lr_schedule_ = recipe["lr_schedule"] if is_auto(self.lr_schedule) else self.lr_schedule
+        self.weight_decay_ = (float(recipe["weight_decay"]) if is_auto(self.weight_decay)
+                              else self.weight_decay)
         return recipe
 
     def _auto_max_epochs(self) -> int:
@@ -344,9 +356,10 @@ class _ECGNet(ExportMixin, NeuralNet):
         args, kwargs = self.get_params_for_optimizer("optimizer", named)
         if "lr" not in self.get_params_for("optimizer"):  # optimizer__lr wins, as in skorch
             kwargs["lr"] = self._resolved("lr")
-        if self.weight_decay is not None and "weight_decay" not in kwargs:
+        weight_decay = self._resolved("weight_decay")
+        if weight_decay is not None and "weight_decay" not in kwargs:
             if "weight_decay" in inspect.signature(self.optimizer).parameters:
-                kwargs["weight_decay"] = self.weight_decay
+                kwargs["weight_decay"] = weight_decay
         return args, kwargs
 
     @property

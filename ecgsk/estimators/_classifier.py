@@ -66,8 +66,10 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _SupervisedECGNet):
         ``optimizer__<name>`` parameters are passed to it. Fine-tuning a DeepECG-SSL
         transformer ``encoder`` sets its ``betas`` to the release's (0.9, 0.98) unless
         ``optimizer__betas`` is given.
-    weight_decay : float, default=1e-2
+    weight_decay : "auto", float or None, default="auto"
         Passed to the optimizer when it accepts it (and no ``optimizer__weight_decay`` is given).
+        ``"auto"``: 0.01 (decoupled, AdamW), or 0 when fine-tuning a DeepECG-SSL ``encoder``
+        (the release's recipe). The value used is ``weight_decay_``.
     device : str, default="auto"
         ``"auto"``: CUDA when available, else CPU. The device used is ``device_``.
     random_state : int, optional
@@ -123,7 +125,7 @@ class ECGClassifier(PersistenceMixin, ClassifierMixin, _SupervisedECGNet):
         (:class:`ecgsk.nn.ECGTransformer`), every parameter left at ``"auto"`` follows the
         release's fine-tuning recipe (HeartWise-AI/DeepECG-SSL-finetune,
         ``examples/w2v_cmsc/config/finetuning/ecg_transformer/diagnosis*.yaml``): Adam betas
-        (0.9, 0.98), ``lr`` 5e-5 fixed, ``finetune="partial"`` and the fine-tuning dropouts
+        (0.9, 0.98), ``lr`` 5e-5 fixed, no weight decay, ``finetune="partial"`` and the fine-tuning dropouts
         (``encoder_dropout``). ``recipe_`` says which recipe was used; ``verbose`` prints it.
     finetune : "auto" or {"full", "partial", "linear"}, default="auto"
         With ``encoder``: train everything; keep the convolutional feature encoder frozen

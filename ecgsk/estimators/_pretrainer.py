@@ -94,7 +94,8 @@ class ECGPretrainer(TransformerMixin, _ECGNet):
     betas : tuple of float, default=(0.9, 0.98)
         Adam momentum parameters (the release: Adam (0.9, 0.98), eps 1e-6, weight decay 0.01;
         eps can be changed with ``optimizer__eps``).
-    weight_decay : float, default=0.01
+    weight_decay : "auto", float or None, default="auto"
+        ``"auto"``: the release's 0.01 (decoupled). The value used is ``weight_decay_``.
     lr_schedule : None or str, default=None
         None keeps the learning rate fixed, as the release (``lr_scheduler: fixed``, no
         warm-up); the schedules of :class:`ECGClassifier` (``"cosine"``, ...) are options.

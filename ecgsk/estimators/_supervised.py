@@ -30,13 +30,15 @@ ENCODER_DROPOUTS = ("dropout", "attention_dropout", "activation_dropout", "input
 #: The DeepECG-SSL release's fine-tuning recipe (HeartWise-AI/DeepECG-SSL-finetune,
 #: ``examples/w2v_cmsc/config/finetuning/ecg_transformer/diagnosis*.yaml`` and the
 #: fine-tuning model configs of ``fairseq_signals/models``): Adam (0.9, 0.98) at a fixed
-#: learning rate of 5e-5 (``lr_scheduler: fixed``, no warm-up); ``feature_grad_mult: 0.0``,
+#: learning rate of 5e-5 (``lr_scheduler: fixed``, no warm-up), no weight decay (the configs
+#: set none; fairseq's Adam defaults to 0); ``feature_grad_mult: 0.0``,
 #: i.e. the conv feature encoder runs without gradient (``finetune="partial"``); dropout 0,
 #: attention dropout 0, activation dropout 0.1, input dropout 0, final (head) dropout 0,
 #: no layer drop and no masking. ``encoder_dropout`` maps these onto ECGTransformer's names.
 DEEPECG_SSL_FINETUNING = {
     "lr": 5e-5,
     "lr_schedule": None,
+    "weight_decay": 0.0,
     "finetune": "partial",
     "encoder_dropout": {
         "dropout": 0.0, "attention_dropout": 0.0, "activation_dropout": 0.1,
@@ -180,6 +182,8 @@ class _SupervisedECGNet(_ECGNet):
         schedule = "fixed" if self.lr_schedule_ is None else self.lr_schedule_
         parts = [f"lr={self.lr_:g} ({origin('lr')})",
                  f"lr_schedule={schedule} ({origin('lr_schedule')})",
+                 f"weight_decay={self.weight_decay_:g} ({origin('weight_decay')})"
+                 if self.weight_decay_ is not None else "weight_decay=None (set)",
                  f"finetune={self.finetune_} ({origin('finetune')})"]
         if self.encoder_dropout_ is not None:
             mine = self.encoder_dropout if isinstance(self.encoder_dropout, dict) else {}
