@@ -203,12 +203,17 @@ def _read_parts(dest: Path, kind: str, n_chunks: int, columns) -> pd.DataFrame:
 
 
 def _record_meta(rec) -> dict:
-    """The metadata of one record as CSV-friendly values (tuples joined by commas)."""
+    """The metadata of one record as CSV-friendly values (tuples joined by commas, lists JSON)."""
     row = {}
     for key, value in rec.meta.items():
         if key in ("record_id", "path"):
             continue
-        row[key] = ",".join(map(str, value)) if isinstance(value, (tuple, list)) else value
+        if isinstance(value, list):  # statements: JSON, since they hold commas themselves
+            row[key] = json.dumps(value, ensure_ascii=False)
+        elif isinstance(value, tuple):
+            row[key] = ",".join(map(str, value))
+        else:
+            row[key] = value
     row["source_sfreq"] = float(rec.sfreq)
     row["source_n_times"] = int(rec.signal.shape[1])
     return row

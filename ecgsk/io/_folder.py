@@ -11,10 +11,12 @@ from ._common import (
     stack_records,
     warn_implausible_amplitude,
 )
+from ._hl7 import read_hl7_record
 from ._muse import read_muse_record
 from ._records import ECGRecords
 from ._wfdb import read_wfdb_record, record_base
 from ._wfdb_header import check_default_sfreq
+from ._xml import xml_root_name
 
 _WFDB_SUFFIXES = (".hea", ".dat", ".mat")
 _XML_SUFFIXES = (".xml",)
@@ -44,10 +46,30 @@ def _list_files(source, what: str) -> list[Path]:
     return files
 
 
+_XML_READERS = {
+    "RestingECG": lambda path, verify: read_muse_record(path, "auto", verify),
+    "AnnotatedECG": lambda path, verify: read_hl7_record(path),
+}
+_XML_FORMATS = "an HL7 aECG <AnnotatedECG>"
+
+
+def _read_xml(path: Path, verify: bool):
+    """Read an ECG XML file with the reader its root element names."""
+    if not path.is_file():
+        raise FileNotFoundError(f"ECG XML file {path} not found")
+    root = xml_root_name(path)
+    if root not in _XML_READERS:
+        found = f"root element <{root}>" if root else "no XML root element found"
+        raise ValueError(
+            f"{path} is not a GE MUSE RestingECG file nor {_XML_FORMATS} file ({found})"
+        )
+    return _XML_READERS[root](path, verify)
+
+
 def _read_one(path: Path, verify: bool, default_sfreq=None):
     suffix = path.suffix.lower()
     if suffix in _XML_SUFFIXES:
-        return read_muse_record(path, "auto", verify)
+        return _read_xml(path, verify)
     if suffix in _WFDB_SUFFIXES or not suffix:
         return read_wfdb_record(path, verify, default_sfreq)
     raise ValueError(
