@@ -266,7 +266,7 @@ def read_hl7_aecg(
     >>> with open(path, "w") as f:
     ...     _ = f.write(xml)
     >>> X, sfreq, leads, meta = read_hl7_aecg(path)
-    >>> X.shape, sfreq, leads[2], float(X[0, 0, -1])
+    >>> X.shape, sfreq, leads[2], round(float(X[0, 0, -1]), 6)
     ((1, 12, 500), 500.0, 'III', 1.245)
     """
     check_errors_option(errors)
