@@ -13,6 +13,7 @@ from ._common import (
 )
 from ._hl7 import read_hl7_record
 from ._muse import read_muse_record
+from ._philips import read_philips_record
 from ._records import ECGRecords
 from ._wfdb import read_wfdb_record, record_base
 from ._wfdb_header import check_default_sfreq
@@ -49,8 +50,9 @@ def _list_files(source, what: str) -> list[Path]:
 _XML_READERS = {
     "RestingECG": lambda path, verify: read_muse_record(path, "auto", verify),
     "AnnotatedECG": lambda path, verify: read_hl7_record(path),
+    "restingecgdata": lambda path, verify: read_philips_record(path),
 }
-_XML_FORMATS = "an HL7 aECG <AnnotatedECG>"
+_XML_FORMATS = "an HL7 aECG <AnnotatedECG> or Philips <restingecgdata>"
 
 
 def _read_xml(path: Path, verify: bool):
