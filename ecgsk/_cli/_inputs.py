@@ -79,7 +79,8 @@ def store_preprocessing(path: Path) -> str | None:
 
 def _failure(path, reason) -> tuple[str, str, str]:
     p = Path(str(path))
-    record_id = p.stem if p.suffix.lower() in (".hea", ".xml", ".dat", ".mat") else p.name
+    suffixes = (".hea", ".xml", ".dat", ".mat", ".dcm", ".dicom", ".scp")
+    record_id = p.stem if p.suffix.lower() in suffixes else p.name
     return record_id, str(path), str(reason)
 
 

@@ -11,6 +11,7 @@ from ._common import (
     stack_records,
     warn_implausible_amplitude,
 )
+from ._dicom import read_dicom_record
 from ._hl7 import read_hl7_record
 from ._muse import read_muse_record
 from ._philips import read_philips_record
@@ -21,12 +22,16 @@ from ._xml import xml_root_name
 
 _WFDB_SUFFIXES = (".hea", ".dat", ".mat")
 _XML_SUFFIXES = (".xml",)
+_DICOM_SUFFIXES = (".dcm", ".dicom")
+_SCP_SUFFIXES = (".scp",)
+_SELF_CONTAINED_SUFFIXES = (*_XML_SUFFIXES, *_DICOM_SUFFIXES, *_SCP_SUFFIXES)  # header + samples
+_SUFFIXES = (".hea", *_SELF_CONTAINED_SUFFIXES)
 
 
 def _find_files(folder: Path) -> list[Path]:
     found = [
         p for p in folder.rglob("*")
-        if p.is_file() and p.suffix.lower() in (".hea", *_XML_SUFFIXES)
+        if p.is_file() and p.suffix.lower() in _SUFFIXES
     ]
     return sorted(found)
 
@@ -38,7 +43,8 @@ def _list_files(source, what: str) -> list[Path]:
         if item.is_dir():
             found = _find_files(item)
             if not found:
-                raise ValueError(f"folder {item} holds no supported ECG file (*.hea, *.xml)")
+                raise ValueError(f"folder {item} holds no supported ECG file "
+                                 "(*.hea, *.xml, *.dcm, *.scp)")
             files.extend(found)
         elif item.is_file() or item.with_name(record_base(item).name + ".hea").is_file():
             files.append(item)
@@ -72,10 +78,13 @@ def _read_one(path: Path, verify: bool, default_sfreq=None):
     suffix = path.suffix.lower()
     if suffix in _XML_SUFFIXES:
         return _read_xml(path, verify)
+    if suffix in _DICOM_SUFFIXES:
+        return read_dicom_record(path)
     if suffix in _WFDB_SUFFIXES or not suffix:
         return read_wfdb_record(path, verify, default_sfreq)
     raise ValueError(
-        f"{path}: unsupported file type {suffix!r} (supported: WFDB .hea/.dat/.mat, GE MUSE .xml)"
+        f"{path}: unsupported file type {suffix!r} (supported: WFDB .hea/.dat/.mat, "
+        "XML (GE MUSE, HL7 aECG, Philips), DICOM .dcm)"
     )
 
 
