@@ -16,6 +16,7 @@ from ._hl7 import read_hl7_record
 from ._muse import read_muse_record
 from ._philips import read_philips_record
 from ._records import ECGRecords
+from ._scp import read_scp_record
 from ._wfdb import read_wfdb_record, record_base
 from ._wfdb_header import check_default_sfreq
 from ._xml import xml_root_name
@@ -80,11 +81,13 @@ def _read_one(path: Path, verify: bool, default_sfreq=None):
         return _read_xml(path, verify)
     if suffix in _DICOM_SUFFIXES:
         return read_dicom_record(path)
+    if suffix in _SCP_SUFFIXES:
+        return read_scp_record(path, verify)
     if suffix in _WFDB_SUFFIXES or not suffix:
         return read_wfdb_record(path, verify, default_sfreq)
     raise ValueError(
         f"{path}: unsupported file type {suffix!r} (supported: WFDB .hea/.dat/.mat, "
-        "XML (GE MUSE, HL7 aECG, Philips), DICOM .dcm)"
+        "XML (GE MUSE, HL7 aECG, Philips), DICOM .dcm, SCP-ECG .scp)"
     )
 
 
