@@ -170,7 +170,7 @@ def open_input(path, *, sfreq=None, leads=None, resample_to=None, n_times=None,
     Parameters
     ----------
     path : str or Path
-        A folder of WFDB/MUSE records, one record file, a ``.npy`` array ``(n, n_leads,
+        A folder of WFDB/XML/DICOM/SCP records, one record file, a ``.npy`` array ``(n, n_leads,
         n_times)`` or a store written by ``ecgsk preprocess``.
     sfreq : float, optional
         Sampling rate of a ``.npy`` array (required for one; refused for the others).

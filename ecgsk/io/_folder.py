@@ -104,8 +104,10 @@ def read_records(
     """Read a folder or a list of ECG files of any supported format.
 
     A folder is searched recursively for WFDB headers (``*.hea``, read with
-    their ``.dat`` or ``.mat`` data) and GE MUSE XML files (``*.xml``); files
-    are read in sorted path order and concatenated. A list may mix formats and
+    their ``.dat`` or ``.mat`` data), XML files (``*.xml``: GE MUSE, HL7
+    aECG or Philips, told apart by their root element), DICOM waveforms
+    (``*.dcm``, with the optional pydicom) and SCP-ECG files (``*.scp``);
+    files are read in sorted path order and concatenated. A list may mix formats and
     name WFDB records with or without extension.
 
     Parameters
@@ -123,7 +125,8 @@ def read_records(
         it. ``"skip"``: unreadable files are left out and listed in one
         ``UserWarning``.
     verify : bool, default=True
-        Check the WFDB header checksums and the MUSE per-lead CRC32.
+        Check the WFDB header checksums, the MUSE per-lead CRC32 and the
+        SCP-ECG file CRC.
     default_sfreq : float, optional
         The rate (Hz) of a WFDB header that omits it (WFDB's own default is
         250 Hz; without ``default_sfreq`` such a header is unreadable). A
@@ -136,8 +139,10 @@ def read_records(
     -------
     ECGRecords
         Signals ``(n_records, n_leads, n_times)`` in float32 mV, ``sfreq``,
-        ``leads`` and ``meta`` (the columns of :func:`read_wfdb` and
-        :func:`read_muse_xml`; absent fields are NaN).
+        ``leads`` and ``meta`` (the columns of the format readers, such as
+        :func:`read_wfdb` and :func:`read_muse_xml`; absent fields are NaN).
+        Every non-WFDB reader fills ``statements``, the list of diagnosis
+        statements, beside the ``diagnosis`` string.
 
     Raises
     ------

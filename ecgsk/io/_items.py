@@ -59,7 +59,7 @@ def record_ids(files: list[Path]) -> list[str]:
 
 
 def read_record(path, verify: bool = True) -> RawRecord:
-    """Read one WFDB or MUSE XML record (checksums verified) into a :class:`RawRecord`."""
+    """Read one record of any supported format (checksums verified) into a :class:`RawRecord`."""
     return _read_one(Path(path), bool(verify))
 
 
@@ -137,7 +137,7 @@ def scan_header(path) -> RecordHeader:
     """Rate, length, leads and metadata of one record, without keeping its samples.
 
     WFDB: the header is parsed and the data files' sizes checked against it
-    (a truncated ``.dat`` is caught here). MUSE XML: the file is parsed and
+    (a truncated ``.dat`` is caught here). XML, DICOM, SCP-ECG: the file is parsed and
     decoded (an XML file holds its header and samples together).
     """
     path = Path(path)

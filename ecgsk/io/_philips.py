@@ -174,6 +174,12 @@ def _interpretation_statements(root) -> tuple[list[str], list[str]]:
     return printed, original
 
 
+def _severity(root) -> str | None:
+    interpretations = root.findall("interpretations/interpretation")
+    text = _text(interpretations[-1], "severity") if interpretations else None
+    return (text or "").strip(" -") or None
+
+
 def _age_years(patient) -> float:
     years = parse_age(_text(patient, "age/years"))
     if not math.isnan(years):
@@ -230,8 +236,7 @@ def _read_philips(path: Path) -> RawRecord:
         "statements": printed,
         "statements_original": original,
         "statements_confirmed": printed if (status or "").lower() == "confirmed" else None,
-        "severity": (_text(root, "interpretations/interpretation/severity") or "").strip(" -")
-        or None,
+        "severity": _severity(root),
         "status": status,
         "document_version": f"{kind} {version}",
         "waveform_type": "Rhythm",
