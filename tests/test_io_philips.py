@@ -143,3 +143,24 @@ def test_lzw_and_delta_decoding_by_hand():
     # x = [10, 12] then x[i] = 2 x[i-1] - x[i-2] - d, d = seed, then value[i-1] - 64.
     out = undo_deltas(np.array([10, 12, 64 + 1, 64 - 2, 0]), seed=3)
     assert out.tolist() == [10, 12, 11, 9, 9]
+
+
+def test_uncompressed_and_plain_copies_of_the_decoded_leads(tmp_path, utf16):
+    """Re-store the decoded counts of a real file uncompressed (Base64, then Plain): same mV."""
+    rec = read_philips_xml(utf16)
+    counts = np.rint(rec.signals[0] / 0.005).astype("<i2")  # resolution 5 uV
+    text = utf16.read_bytes().decode("utf-16")
+    start = text.index(">", text.index("<parsedwaveforms")) + 1
+    end = text.index("</parsedwaveforms>")
+    head = text[:start].replace('compression="XLI"', 'compression="Uncompressed"')
+    raw = tmp_path / "raw.xml"
+    raw.write_text(head + base64.b64encode(counts.tobytes()).decode() + text[end:], "utf-16")
+    np.testing.assert_allclose(read_philips_xml(raw).signals, rec.signals, atol=1e-6)
+    plain = tmp_path / "plain.xml"
+    plain.write_text(head.replace('dataencoding="Base64"', 'dataencoding="Plain"')
+                     + " ".join(map(str, counts.ravel().tolist())) + text[end:], "utf-16")
+    np.testing.assert_allclose(read_philips_xml(plain).signals, rec.signals, atol=1e-6)
+    plain.write_text(head.replace('dataencoding="Base64"', 'dataencoding="Hex"') + text[end:],
+                     "utf-16")
+    with pytest.raises(ValueError, match=r"plain\.xml: waveform data encoding 'Hex'"):
+        read_philips_xml(plain)

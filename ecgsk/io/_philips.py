@@ -86,19 +86,28 @@ def _leads(root, waveforms, path: Path, sfreq: float) -> tuple[dict[str, np.ndar
         allocated = _text(root, "dataacquisition/signalcharacteristics/numberchannelsallocated")
         labels = list(_DEFAULT_LABELS[:int(_number(allocated or 12, "channels", path))])
     encoding = waveforms.get("dataencoding", "Base64")
-    if encoding != "Base64":
-        raise ValueError(f"{path}: waveform data encoding {encoding!r} is not supported (Base64)")
-    try:
-        data = base64.b64decode("".join((waveforms.text or "").split()), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError(f"{path}: parsedwaveforms is not valid base64 ({exc})") from exc
-    if not data:
-        raise ValueError(f"{path}: parsedwaveforms holds no data")
     method = waveforms.get("compression") or waveforms.get("compressmethod")
     if (waveforms.get("compressflag") or "").lower() == "false":
         method = None
     duration = waveforms.get("durationperchannel")
     n_times = round(_number(duration, "durationperchannel", path) * sfreq / 1000) if duration else None
+    if encoding == "Plain":  # whitespace-separated integers, lead after lead, never compressed
+        try:
+            data = np.array((waveforms.text or "").split(), dtype=np.int64).astype("<i2").tobytes()
+        except (ValueError, OverflowError):
+            raise ValueError(f"{path}: Plain parsedwaveforms hold a value that is not a "
+                             "16-bit integer") from None
+        method = None
+    elif encoding == "Base64":
+        try:
+            data = base64.b64decode("".join((waveforms.text or "").split()), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError(f"{path}: parsedwaveforms is not valid base64 ({exc})") from exc
+    else:
+        raise ValueError(f"{path}: waveform data encoding {encoding!r} is not supported "
+                         "(Base64 or Plain)")
+    if not data:
+        raise ValueError(f"{path}: parsedwaveforms holds no data")
     if method and method.upper() == "XLI":
         chunks = xli_decode(data, str(path))
         if len(chunks) < len(labels):
@@ -253,10 +262,11 @@ def read_philips_xml(
     TraceMasterVue and HeartStart devices, document versions 1.03, 1.04 and
     1.04.01, in UTF-8 or UTF-16 (either byte order; also files that declare
     UTF-16 but are stored as single bytes). The ``<parsedwaveforms>`` rhythm
-    strip is read, plain or XLI-compressed (LZW then second-order delta
-    coding, see ``ecgsk.io._xli``). XLI stores leads III, aVR, aVL and aVF as
-    residuals from their values computed from I and II; they are restored,
-    which gives the 12 leads as recorded. Samples are ``(counts -
+    strip is read: Base64 (uncompressed or XLI-compressed: LZW then
+    second-order delta coding, see ``ecgsk.io._xli``) or Plain (decimal
+    integers). XLI stores leads III, aVR, aVL and aVF as residuals from their
+    values computed from I and II; they are restored, which gives the 12
+    leads as recorded (uncompressed data hold the leads themselves). Samples are ``(counts -
     signaloffset) * resolution`` microvolts, returned in mV; extra channels
     beyond the declared leads are ignored. Representative beats
     (``<repbeats>``) are not read.
