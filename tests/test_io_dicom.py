@@ -122,3 +122,22 @@ def test_missing_pydicom_says_how_to_install(monkeypatch, example):
         read_dicom_ecg(example)
     with pytest.raises(ImportError, match="ecgsk"):
         read_records(example)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # pydicom warns about damaged elements
+def test_random_damage_gives_only_named_value_errors(tmp_path, example):
+    rng = np.random.default_rng(3)
+    data = example.read_bytes()
+    for trial in range(20):
+        damaged = bytearray(data)
+        if trial % 2:
+            damaged = damaged[:int(rng.integers(len(damaged)))]
+        else:
+            for at in rng.integers(len(damaged), size=int(rng.integers(1, 30))):
+                damaged[at] = int(rng.integers(256))
+        path = tmp_path / "damaged.dcm"
+        path.write_bytes(bytes(damaged))
+        try:
+            read_records(path, check_amplitude=False)
+        except ValueError as exc:
+            assert "damaged.dcm" in str(exc)

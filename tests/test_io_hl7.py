@@ -165,3 +165,31 @@ def test_convert_writes_statement_lists_as_json(tmp_path):
     convert(folder, tmp_path / "out.zarr", progress=False)
     table = pd.read_csv(tmp_path / "out.zarr" / "records.csv")
     assert json.loads(table.loc[0, "statements"])[0] == "(SB) SINUS BRADYCARDIA, V-rate<60"
+
+
+def test_slist_int_digits_read_like_slist_pq(tmp_path):
+    path = unpack("hl7-aecg/hl7aecg_example.xml.gz", tmp_path)
+    pq = read_hl7_aecg(path).signals
+    path.write_text(path.read_text().replace('xsi:type="SLIST_PQ"', 'xsi:type="SLIST_INT"'))
+    np.testing.assert_array_equal(read_hl7_aecg(path).signals, pq)
+    path.write_text(path.read_text().replace('xsi:type="SLIST_INT"', 'xsi:type="SLIST_TS"', 1))
+    with pytest.raises(ValueError, match="waveform type 'SLIST_TS' is not supported"):
+        read_hl7_aecg(path)
+
+
+def test_random_damage_gives_only_named_value_errors(tmp_path):
+    rng = np.random.default_rng(0)
+    data = unpack("hl7-aecg/hl7aecg_example.xml.gz", tmp_path).read_bytes()
+    for trial in range(30):
+        damaged = bytearray(data)
+        if trial % 2:
+            damaged = damaged[:int(rng.integers(len(damaged)))]
+        else:
+            for at in rng.integers(len(damaged), size=int(rng.integers(1, 30))):
+                damaged[at] = int(rng.integers(256))
+        path = tmp_path / "damaged.xml"
+        path.write_bytes(bytes(damaged))
+        try:
+            read_records(path, check_amplitude=False)
+        except ValueError as exc:
+            assert "damaged.xml" in str(exc)

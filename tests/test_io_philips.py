@@ -164,3 +164,21 @@ def test_uncompressed_and_plain_copies_of_the_decoded_leads(tmp_path, utf16):
                      "utf-16")
     with pytest.raises(ValueError, match=r"plain\.xml: waveform data encoding 'Hex'"):
         read_philips_xml(plain)
+
+
+def test_random_damage_gives_only_named_value_errors(tmp_path):
+    rng = np.random.default_rng(1)
+    data = unpack("philips-sierra-xml/129DYPRG.XML.gz", tmp_path).read_bytes()
+    for trial in range(30):
+        damaged = bytearray(data)
+        if trial % 2:
+            damaged = damaged[:int(rng.integers(len(damaged)))]
+        else:
+            for at in rng.integers(len(damaged), size=int(rng.integers(1, 30))):
+                damaged[at] = int(rng.integers(256))
+        path = tmp_path / "damaged.xml"
+        path.write_bytes(bytes(damaged))
+        try:
+            read_records(path, check_amplitude=False)
+        except ValueError as exc:
+            assert "damaged.xml" in str(exc)

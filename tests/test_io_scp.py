@@ -117,3 +117,21 @@ def test_default_huffman_table_and_differences():
     x = undo_differences(d, 2)  # x[i] = d[i] + 2 x[i-1] - x[i-2]
     assert x.tolist() == [3, 5, 8, 9, 10]
     assert undo_differences(d, 1).tolist() == np.cumsum(d).tolist()
+
+
+def test_random_damage_gives_only_named_value_errors(tmp_path):
+    rng = np.random.default_rng(2)
+    data = unpack("scp-ecg/Example.scp.gz", tmp_path).read_bytes()
+    for trial in range(40):
+        damaged = bytearray(data)
+        if trial % 2:
+            damaged = damaged[:int(rng.integers(len(damaged)))]
+        else:
+            for at in rng.integers(len(damaged), size=int(rng.integers(1, 30))):
+                damaged[at] = int(rng.integers(256))
+        path = tmp_path / "damaged.scp"
+        path.write_bytes(bytes(damaged))
+        try:
+            read_records(path, verify=False, check_amplitude=False)  # past the CRC check
+        except ValueError as exc:
+            assert "damaged.scp" in str(exc)
