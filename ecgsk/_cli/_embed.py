@@ -46,7 +46,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("model", metavar="ENCODER_OR_MODEL",
                         help="folder written by ECGPretrainer.save or by ECGClassifier/"
                              "ECGRegressor.save")
-    parser.add_argument("input", metavar="INPUT", help="folder of WFDB/MUSE XML records, one "
+    parser.add_argument("input", metavar="INPUT", help="folder of WFDB/XML/DICOM/SCP records, one "
                         "record, a .npy array with --sfreq, or a .zarr store")
     parser.add_argument("--out", required=True, metavar="EMB.npy|EMB.csv",
                         help="output: .npy (plus <stem>.ids.csv) or .csv")

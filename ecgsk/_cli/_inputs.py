@@ -79,7 +79,8 @@ def store_preprocessing(path: Path) -> str | None:
 
 def _failure(path, reason) -> tuple[str, str, str]:
     p = Path(str(path))
-    record_id = p.stem if p.suffix.lower() in (".hea", ".xml", ".dat", ".mat") else p.name
+    suffixes = (".hea", ".xml", ".dat", ".mat", ".dcm", ".dicom", ".scp")
+    record_id = p.stem if p.suffix.lower() in suffixes else p.name
     return record_id, str(path), str(reason)
 
 
@@ -169,7 +170,7 @@ def open_input(path, *, sfreq=None, leads=None, resample_to=None, n_times=None,
     Parameters
     ----------
     path : str or Path
-        A folder of WFDB/MUSE records, one record file, a ``.npy`` array ``(n, n_leads,
+        A folder of WFDB/XML/DICOM/SCP records, one record file, a ``.npy`` array ``(n, n_leads,
         n_times)`` or a store written by ``ecgsk preprocess``.
     sfreq : float, optional
         Sampling rate of a ``.npy`` array (required for one; refused for the others).

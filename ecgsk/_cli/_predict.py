@@ -55,7 +55,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                          DESCRIPTION, EPILOG)
     parser.add_argument("model", metavar="MODEL", help="folder written by save() (card.json + "
                         "weights.safetensors)")
-    parser.add_argument("input", metavar="INPUT", help="folder of WFDB/MUSE XML records, one "
+    parser.add_argument("input", metavar="INPUT", help="folder of WFDB/XML/DICOM/SCP records, one "
                         "record, a .npy array (n, leads, samples) with --sfreq, or a .zarr store "
                         "written by 'ecgsk preprocess'")
     parser.add_argument("--out", required=True, metavar="PREDS.csv", help="output CSV")

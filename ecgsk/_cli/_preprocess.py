@@ -22,7 +22,8 @@ examples:
   ecgsk preprocess cohort/ cohort-250.zarr --sfreq-out 250 --n-times 2500
   ecgsk preprocess one_record.hea one.zarr
 
-Every record (WFDB .hea + .dat/.mat, GE MUSE .xml; folders are searched recursively) is read,
+Every record (WFDB .hea + .dat/.mat, GE MUSE / HL7 aECG / Philips .xml, DICOM .dcm, SCP-ECG .scp;
+folders are searched recursively) is read,
 put in the lead order of the first record, and written as one row of a chunked float32 zarr
 array. --deepecg applies make_deepecg_preprocessing (12 standard leads, band-pass, notch,
 250 Hz, 10 s, one amplitude gain learned on up to 256 records of INPUT): 'ecgsk predict'
@@ -150,7 +151,7 @@ def run(args) -> int:
     kind = input_kind(source) if source.exists() else "records"
     if kind != "records":
         raise CLIError(f"INPUT {source} is already an array ({kind}); preprocess converts "
-                       "record files (WFDB, MUSE XML)")
+                       "record files (WFDB, XML, DICOM, SCP-ECG)")
     if not dest.parent.exists():
         raise CLIError(f"OUT {dest}: folder {dest.parent} does not exist")
     sfreq, pipe = args.sfreq_out, None

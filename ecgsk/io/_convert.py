@@ -203,12 +203,17 @@ def _read_parts(dest: Path, kind: str, n_chunks: int, columns) -> pd.DataFrame:
 
 
 def _record_meta(rec) -> dict:
-    """The metadata of one record as CSV-friendly values (tuples joined by commas)."""
+    """The metadata of one record as CSV-friendly values (tuples joined by commas, lists JSON)."""
     row = {}
     for key, value in rec.meta.items():
         if key in ("record_id", "path"):
             continue
-        row[key] = ",".join(map(str, value)) if isinstance(value, (tuple, list)) else value
+        if isinstance(value, list):  # statements: JSON, since they hold commas themselves
+            row[key] = json.dumps(value, ensure_ascii=False)
+        elif isinstance(value, tuple):
+            row[key] = ",".join(map(str, value))
+        else:
+            row[key] = value
     row["source_sfreq"] = float(rec.sfreq)
     row["source_n_times"] = int(rec.signal.shape[1])
     return row
@@ -312,7 +317,9 @@ def convert(
 ) -> ConvertReport:
     """Convert a folder (or list) of ECG records into a chunked zarr array store.
 
-    Each record (WFDB ``.hea`` + ``.dat``/``.mat``, GE MUSE ``.xml``) is read,
+    Each record (WFDB ``.hea`` + ``.dat``/``.mat``; ``.xml`` as GE MUSE, HL7
+    aECG or Philips XML by its root element; DICOM ``.dcm``; SCP-ECG ``.scp``)
+    is read,
     put in the lead order of the first readable record, resampled to
     ``sfreq`` and cropped or padded to ``n_times`` if asked, passed through
     ``preprocessing``, and written as one row of the float32 array ``signals``
@@ -324,8 +331,8 @@ def convert(
     Parameters
     ----------
     source : str, path-like or list of them
-        A folder (searched recursively for ``*.hea`` and ``*.xml``, in sorted
-        order) or a list of record files.
+        A folder (searched recursively for ``*.hea``, ``*.xml``, ``*.dcm`` and
+        ``*.scp``, in sorted order) or a list of record files.
     dest : str or path-like
         The store folder to create (for example ``"cohort.zarr"``); it must be
         new, empty, or an earlier store of this function.

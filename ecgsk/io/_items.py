@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..leads import canonical_lead_names
 from ..preprocessing._introspection import is_stateless
 from ._common import RawRecord
-from ._folder import _list_files, _read_one
+from ._folder import _SELF_CONTAINED_SUFFIXES, _list_files, _read_one
 from ._wfdb import _comment_meta, record_base
 from ._wfdb_header import apply_header_fields, check_header
 
@@ -43,7 +43,10 @@ def find_record_files(source) -> list[Path]:
 
 def record_ids(files: list[Path]) -> list[str]:
     """File stems, or paths relative to the common folder (no suffix) when stems repeat."""
-    stems = [record_base(p).name if p.suffix.lower() != ".xml" else p.stem for p in files]
+    stems = [
+        p.stem if p.suffix.lower() in _SELF_CONTAINED_SUFFIXES else record_base(p).name
+        for p in files
+    ]
     if len(set(stems)) == len(stems):
         return stems
     root = Path(os.path.commonpath([str(p.resolve().parent) for p in files]))
@@ -56,7 +59,7 @@ def record_ids(files: list[Path]) -> list[str]:
 
 
 def read_record(path, verify: bool = True) -> RawRecord:
-    """Read one WFDB or MUSE XML record (checksums verified) into a :class:`RawRecord`."""
+    """Read one record of any supported format (checksums verified) into a :class:`RawRecord`."""
     return _read_one(Path(path), bool(verify))
 
 
@@ -134,11 +137,11 @@ def scan_header(path) -> RecordHeader:
     """Rate, length, leads and metadata of one record, without keeping its samples.
 
     WFDB: the header is parsed and the data files' sizes checked against it
-    (a truncated ``.dat`` is caught here). MUSE XML: the file is parsed and
+    (a truncated ``.dat`` is caught here). XML, DICOM, SCP-ECG: the file is parsed and
     decoded (an XML file holds its header and samples together).
     """
     path = Path(path)
-    if path.suffix.lower() == ".xml":
+    if path.suffix.lower() in _SELF_CONTAINED_SUFFIXES:
         rec = read_record(path)
         meta = {k: v for k, v in rec.meta.items() if k not in ("record_id", "path")}
         return RecordHeader(path, float(rec.sfreq), int(rec.signal.shape[1]), rec.leads, meta)

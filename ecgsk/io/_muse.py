@@ -181,6 +181,27 @@ def _age_years(demographics: ET.Element | None) -> float:
     return age * _AGE_UNITS_IN_YEARS.get(units, math.nan)
 
 
+def _statement_lines(root: ET.Element, section: str) -> list[str]:
+    """The statements of a diagnosis section, one per line of the printed report.
+
+    MUSE splits a line into several ``<DiagnosisStatement>`` fragments ("SINUS
+    TACHYCARDIA", "WITH", "ONE", "VENTRICULAR PREMATURE BEAT"); the fragment
+    flagged ``ENDSLINE`` closes the line.
+    """
+    lines, current = [], []
+    for statement in root.findall(f"{section}/DiagnosisStatement"):
+        text = _text(statement, "StmtText")
+        if text:
+            current.append(" ".join(text.split()))
+        flags = {(f.text or "").strip().upper() for f in statement.findall("StmtFlag")}
+        if "ENDSLINE" in flags and current:
+            lines.append(" ".join(current))
+            current = []
+    if current:
+        lines.append(" ".join(current))
+    return lines
+
+
 def read_muse_record(path, waveform: str = "auto", verify_crc: bool = True) -> RawRecord:
     """Read one MUSE XML file into a :class:`RawRecord` with the 12 standard leads."""
     path = Path(path)
@@ -216,6 +237,7 @@ def _read_muse(path: Path, waveform: str, verify_crc: bool) -> RawRecord:
         s.text.strip() for s in root.findall("Diagnosis/DiagnosisStatement/StmtText")
         if s.text and s.text.strip()
     ]
+    confirmed, original = _statement_lines(root, "Diagnosis"), _statement_lines(root, "OriginalDiagnosis")
     meta = {
         "record_id": path.stem,
         "path": str(path),
@@ -225,6 +247,9 @@ def _read_muse(path: Path, waveform: str, verify_crc: bool) -> RawRecord:
         "acquisition_date": _text(test, "AcquisitionDate"),
         "acquisition_time": _text(test, "AcquisitionTime"),
         "diagnosis": " ".join(statements) if statements else None,
+        "statements": confirmed,
+        "statements_confirmed": confirmed,
+        "statements_original": original,
         "waveform_type": _text(element, "WaveformType"),
     }
     return RawRecord(signal, sfreq, STANDARD_12, meta, str(path))
@@ -280,7 +305,12 @@ def read_muse_xml(
         ``record_id`` (file name without extension), ``path``, ``patient_id``,
         ``age`` (years, float), ``sex`` (``"male"``/``"female"``/NaN),
         ``acquisition_date``, ``acquisition_time``, ``diagnosis`` (the
-        statement texts) and ``waveform_type``.
+        statement texts), ``statements_confirmed`` and
+        ``statements_original`` (lists of the statement lines of
+        ``<Diagnosis>``, the overread one, and of ``<OriginalDiagnosis>``, the
+        device's; a line joins the fragments up to one flagged ``ENDSLINE``),
+        ``statements`` (the confirmed list, the key every reader fills) and
+        ``waveform_type``.
 
     Raises
     ------
