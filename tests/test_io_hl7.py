@@ -58,7 +58,7 @@ def test_statements_list_and_string(tmp_path):
 def test_statements_feed_labels_from_text(tmp_path):
     path = unpack("hl7-aecg/ad4d3d80-d165_1-04_converted.xml.gz", tmp_path)
     statements = read_hl7_aecg(path).meta.loc[0, "statements"]
-    labels = labels_from_text(["; ".join(statements)]).labels.iloc[0]
+    labels = labels_from_text([statements]).labels.iloc[0]
     assert sorted(labels[labels == 1].index) == ["Bradycardia", "Sinusal"]
 
 

@@ -58,7 +58,7 @@ def test_statements_feed_labels_from_text(tmp_path):
     labels = found.labels.iloc[0]
     assert list(labels[labels == 1].index) == ["Sinusal"]
     swedish = read_scp_ecg(unpack(WELCH, tmp_path)).meta.loc[0, "statements"]
-    found = labels_from_text(["; ".join(swedish)])
+    found = labels_from_text([swedish])
     assert found.language[0] == "sv" and found.labels.loc[0, "Sinusal"] == 1
 
 

@@ -208,11 +208,21 @@ def test_the_77_column_contract_and_the_index():
 @pytest.mark.parametrize("bad, match", [
     (42, "got int"), (pd.DataFrame({"report": ["x"]}), "DataFrame"),
     (["sinus rhythm", 3.5], "report 1 is a float"), (np.array([["a"]]), "one-dimensional"),
-    ([b"lbbb"], "report 0 is a bytes"),
+    ([b"lbbb"], "report 0 is a bytes"), ([["lbbb", 3]], "report 0 is a list"),
 ])
 def test_bad_input_types(bad, match):
     with pytest.raises(TypeError, match=match):
         labels_from_text(bad)
+
+
+def test_a_list_of_statements_is_one_report_of_separate_statements():
+    statements = ["Sinus rhythm", "Left bundle branch block", "No ST elevation"]
+    as_list = labels_from_text([statements, ("Atrial fibrillation",)])
+    as_text = labels_from_text(["Sinus rhythm; Left bundle branch block; No ST elevation",
+                                "Atrial fibrillation"])
+    pd.testing.assert_frame_equal(as_list.labels, as_text.labels)
+    row = as_list.labels.iloc[0]
+    assert set(row.index[row == 1]) == {"Sinusal", "Left bundle branch block"}
 
 
 def test_bad_options():

@@ -88,9 +88,12 @@ def _reports(texts) -> tuple[list[str], pd.Index]:
             out.append("")
         elif isinstance(value, str):
             out.append(value)
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            # a reader's ``meta["statements"]``: one statement each, kept apart
+            out.append("; ".join(value))
         else:
-            raise TypeError(f"report {i} is a {type(value).__name__}, not a str (None or NaN "
-                            "stand for an empty report)")
+            raise TypeError(f"report {i} is a {type(value).__name__}, not a str or a list of "
+                            "str (None or NaN stand for an empty report)")
     return out, (index if index is not None else pd.RangeIndex(len(out)))
 
 
@@ -121,9 +124,10 @@ def labels_from_text(texts, language: str = "auto", *, uncertain: str = "positiv
 
     Parameters
     ----------
-    texts : str, or list, tuple, 1-D array or Series of str
-        The reports (one string each: a report, or its diagnosis statements joined). None
-        and NaN are empty reports.
+    texts : str, or list, tuple, 1-D array or Series of str or of lists of str
+        The reports: one string each (a report, or its diagnosis statements joined), or one
+        list of statements each (a reader's ``meta["statements"]``, read as separate
+        statements). None and NaN are empty reports.
     language : {"auto", "en", "fr", "de", "sv"}, default="auto"
         The language of the reports; ``"auto"`` decides per report from its words and uses
         every lexicon when it cannot tell. Abbreviations are recognised in every language.

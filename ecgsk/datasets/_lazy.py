@@ -77,9 +77,10 @@ class ECGDataset(Dataset):
           does not store it;
         - a zarr store written by :func:`ecgsk.io.convert` (a folder such as
           ``cohort.zarr``);
-        - a folder of records (WFDB ``.hea`` + ``.dat``/``.mat``, GE MUSE
-          ``.xml``, searched recursively, in sorted path order) or a list of
-          record files. Headers are scanned when the dataset is built (rate,
+        - a folder of records (WFDB ``.hea`` + ``.dat``/``.mat``; ``.xml``:
+          GE MUSE, HL7 aECG or Philips, told apart by their root element;
+          DICOM ``.dcm``; SCP-ECG ``.scp``; searched recursively, in sorted
+          path order) or a list of record files. Headers are scanned when the dataset is built (rate,
           length, leads, metadata; a truncated WFDB data file is caught from
           its size); each record's samples are read when its item is asked for.
     preprocessing : sklearn transformer, optional
