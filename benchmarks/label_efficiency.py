@@ -36,9 +36,12 @@ of ``../shared/data/ptbxl_records100``, a random 45% of each official strat_fold
 The pretrainer uses ECGPretrainer's defaults (the release's ``w2v_cmsc_rlm`` objective: fairseq
 span masks, 100 negatives with replacement, CMSC on the pooled output, feature gradient x 0.1,
 feature dropout, weight-normed positional conv, Adam eps 1e-6, fixed learning rate) except for
-the training length: batch size, epochs, time budget, and the learning rate of the ``cpu``
-configuration (1e-3 instead of 5e-5: one epoch at the release's rate leaves the tiny encoder at
-its initialisation).
+the training length (batch size, epochs, time budget). Its ``lr="auto"`` is the release's 5e-5
+for the 768-wide ``deepecg-ssl`` (``gpu``) and ``5e-5 * 768 / width`` for a narrower encoder
+(``deepecg-ssl-tiny``, ``cpu``: 6e-4). The fine-tunes set their own learning rate (``cpu``: 1e-3
+with ``encoder_lr_scale=0.3``; ``gpu``: 1e-4) instead of the release's fixed 5e-5, which is
+meant for a fully pretrained full-size encoder and leaves a tiny one nearly where it started
+within a 60 s budget.
 
 A label with no positive ECG in a training subset cannot be learnt; every model then scores it
 with a constant (AUROC 0.5), so that all models are compared on the same label set.
@@ -122,7 +125,7 @@ class Config:
     device: str
     pretrain_time: float  # seconds of pretraining at most (checked between epochs)
     pretrain_epochs: int
-    pretrain_lr: float  # fixed (ECGPretrainer's default lr_schedule=None, as the release)
+    pretrain_lr: float | str  # fixed (lr_schedule=None, as the release); "auto": the default
     pretrain_batch: int
     finetune_time: float  # seconds per fine-tune (max_time)
     finetune_epochs: int
@@ -137,13 +140,13 @@ class Config:
 CONFIGS = {
     "cpu": Config(
         name="cpu", ssl_module="deepecg-ssl-tiny", sl_module="deepecg-sl-tiny", device="cpu",
-        pretrain_time=900.0, pretrain_epochs=1, pretrain_lr=1e-3, pretrain_batch=64,
+        pretrain_time=900.0, pretrain_epochs=1, pretrain_lr="auto", pretrain_batch=64,
         finetune_time=60.0, finetune_epochs=40, finetune_lr=1e-3, encoder_lr_scale=0.3,
         batch_size=64, patience=8, threads=1, n_resamples=1000,
     ),
     "gpu": Config(
         name="gpu", ssl_module="deepecg-ssl", sl_module="deepecg-sl", device="cuda",
-        pretrain_time=7200.0, pretrain_epochs=200, pretrain_lr=5e-5, pretrain_batch=64,
+        pretrain_time=7200.0, pretrain_epochs=200, pretrain_lr="auto", pretrain_batch=64,
         finetune_time=1200.0, finetune_epochs=100, finetune_lr=1e-4, encoder_lr_scale=1.0,
         batch_size=64, patience=10, threads=None, n_resamples=1000,
     ),
