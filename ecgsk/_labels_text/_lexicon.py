@@ -542,7 +542,7 @@ _FINDINGS = {
         ("label", (LAFB,), ["vänster(?:sidigt)? (?:främre|anteriort?) (?:hemi|fascikel) ?block"]),
         ("label", (LPFB,), ["vänster(?:sidigt)? (?:bakre|posteriort?) (?:hemi|fascikel) ?block"]),
         ("label", (AVB1,), ["förlängd p[qr] ?(?:tid|intervall)", "p[qr] ?(?:tid|intervall)(?:et)? "
-                            "(?:är )?förlängd?", "(?:första|1:a) gradens av ?block"]),
+                            "(?:är )?förläng[dt]", "(?:första|1:a) gradens av ?block"]),
         ("label", (LVH,), ["vänster ?kammar\\w?hypertrofi"]),
         ("voltage", (SOKOLOW,), [r"(?:måttliga )?amplitud ?krit\w*\.? för vänster ?kammar\w?"
                                r"hypertrofi"]),

@@ -25,7 +25,7 @@ _ABBREVIATIONS = frozenset(
     "vs dd li re path pos neg st z.n v.a max min amp ant inf lat post sept approx krit "
     "amplitudkrit novod".split()
 )
-_LEAD = r"(?:avr|avl|avf|iii|ii|i|v[1-9]|[1-9])\b"
+_LEAD = r"(?:avr|avl|avf|d?iii|d?ii|d?i|d[123]|v[1-9]|[1-9])\b"  # DI-DIII: French
 # statement boundaries: ; ! ? newline, a full stop followed by a space or the end, and a
 # comma that neither separates digits (0,2) nor continues a lead list (i, avl, v5,6)
 # a German ordinal number before "Grad(es)": its full stop does not end the statement
