@@ -134,6 +134,9 @@ def test_leads_named_after_an_anterior_infarct_decide_and_st_t_stay_anterior():
     ("QS-Komplexe in V2, V3", {"QS complex in V1-V2-V3", Q_SEP, Q_ANT}),
     ("qs complex in v1", {"QS complex in V1-V2-V3"}),  # QS in V1 alone: a normal variant
     ("qs complexes in ii, iii, avf", {Q_INF}),
+    ("QS in V1, V2 and T inversion in V5, V6", {"QS complex in V1-V2-V3", Q_SEP,
+                                                "T wave inversion (lateral -I, aVL, V5-V6)"}),
+    ("no QS complexes in V1-V2", set()),
 ])
 def test_a_qs_complex_is_a_q_wave_of_the_territory_of_its_leads(text, expected):
     assert positives(text) == expected

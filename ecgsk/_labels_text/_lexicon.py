@@ -139,6 +139,8 @@ _FINDINGS = {
         ("label", (ACUTE_MI,), ["stemi"]),
         ("label", (VPACE,), ["pacemaker ?(?:ekg|ecg|rhythm|rhythmus|rytm)", "pacemaker"]),
         ("label", (RSR,), [r"rsr'?(?: pattern| muster| complex\w*)?", r"rsr's?"]),
+        # a bare "QS" followed by its leads ("QS in V1-V3", "QS V2")
+        ("qs", (), [r"qs(?= (?:in |en |i )?(?:leads? |ableitungen? )?(?:v[1-9]|d?i{1,3}|av[lf]))"]),
         # a Sokolow-Lyon index quoted with its value: SV1 + RV5/6 >= 35 mm (3.5 mV) is the
         # criterion (Sokolow & Lyon, Am Heart J 1949); lower values are no finding
         ("label", (SOKOLOW,), [r"sokolow(?: lyon)?(?: index)? ?(?:>|>=|=|:|of)? ?"
