@@ -108,10 +108,104 @@ def test_infarct_territories_follow_the_scp_mapping():
     # ASMI -> septal only, ALMI -> anterior and lateral, ILMI -> inferior and lateral
     pairs = [("old anteroseptal myocardial infarction", "ASMI"),
              ("anterolateral myocardial infarction", "ALMI"),
-             ("inferolateraler infarkt", "ILMI"), ("anterior infarct", "AMI"),
-             ("high lateral infarction", "LMI")]
+             ("inferolateraler infarkt", "ILMI"), ("high lateral infarction", "LMI")]
     for text, code in pairs:
         assert positives(text) == set(SCP_TO_DEEPECG[code]), text
+
+
+@pytest.mark.parametrize("text", [
+    "old anterior wall infarction", "alter Vorderwandinfarkt", "anteriorer Infarkt",
+    "framväggsinfarkt", "anterior infarkt", "AWMI",
+])
+def test_an_anterior_infarct_without_leads_is_septal_and_anterior(text):
+    # the anterior wall faces V1-V4; PTB-XL codes such statements ASMI as well as AMI
+    assert positives(text) == {Q_SEP, Q_ANT}
+
+
+def test_leads_named_after_an_anterior_infarct_decide_and_st_t_stay_anterior():
+    assert positives("anterior infarction in v3, v4") == {Q_ANT}
+    assert positives("anterior st elevation") == {"ST elevation (anterior - V3-V4)"}
+    assert positives("vorderwandischämie mit t-negativierung anterior") == {
+        "T wave inversion (anterior - V3-V4)"}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("qs pattern in leads v1 and v2", {"QS complex in V1-V2-V3", Q_SEP}),
+    ("QS-Komplexe in V2, V3", {"QS complex in V1-V2-V3", Q_SEP, Q_ANT}),
+    ("qs complex in v1", {"QS complex in V1-V2-V3"}),  # QS in V1 alone: a normal variant
+    ("qs complexes in ii, iii, avf", {Q_INF}),
+    ("QS in V1, V2 and T inversion in V5, V6", {"QS complex in V1-V2-V3", Q_SEP,
+                                                "T wave inversion (lateral -I, aVL, V5-V6)"}),
+    ("no QS complexes in V1-V2", set()),
+])
+def test_a_qs_complex_is_a_q_wave_of_the_territory_of_its_leads(text, expected):
+    assert positives(text) == expected
+
+
+def test_a_q_wave_joined_to_another_finding_shares_its_leads():
+    found = labels_from_text("q wave and small r wave in v2")
+    assert set(found.labels.columns[found.labels.iloc[0] == 1]) == {Q_SEP}
+    assert "no territory" not in set(found.unmapped["reason"])
+
+
+@pytest.mark.parametrize("code", ["IMI", "ASMI", "ALMI", "ILMI"])
+def test_infarct_abbreviations_are_the_scp_statements_of_their_name(code):
+    assert positives(f"sinus rhythm. old {code.lower()}.") == {"Sinusal",
+                                                               *SCP_TO_DEEPECG[code]}
+    assert positives(f"possible {code}", uncertain="negative") == set()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Hinterwandinfarktnarbe", {Q_INF}), ("Infarktnarbe inferior", {Q_INF}),
+    ("bakväggsinfarkt", {Q_INF}), ("sidoväggsinfarkt", {Q_LAT}), ("old IWMI", {Q_INF}),
+    ("IDM inférieur ancien", {Q_INF}), ("inferior q waves", {Q_INF}),
+    ("tiefe Q-Zacken inferior", {Q_INF}), ("patologiska q-vågor i II, III, aVF", {Q_INF}),
+])
+def test_infarct_wording_in_each_language(text, expected):
+    assert positives(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "LAH", "sinusrhythmus, überdrehter linkstyp bei LAH", "anteriorer Hemiblock links",
+    "left anterior fascicle block", "anterior hemiblock", "vänster främre fascikelblock",
+    "vänstersidigt anteriort hemiblock", "hémibloc gauche antérieur",
+])
+def test_left_anterior_fascicular_block_synonyms(text):
+    assert "Left anterior fascicular block" in positives(text)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("AV-Block 1. Grades", {"1st degree AV block"}),
+    ("AV-Block III. Grades. Kammerersatzrhythmus", {"Third Degree AV Block",
+                                                    "Ventricular Rhythm"}),
+    ("AV-Block Grad I", {"1st degree AV block"}),
+    ("sinusrytm förlängd PQ-tid", {"Sinusal", "1st degree AV block"}),
+    ("PR-intervallet är förlängt", {"1st degree AV block"}),
+    ("enstaka kammarextrasystolier", {"Premature ventricular complex"}),
+])
+def test_av_block_grades_and_swedish_conduction_and_ectopy(text, expected):
+    assert positives(text) == expected
+
+
+def test_a_german_ordinal_does_not_end_the_statement():
+    found = labels_from_text("AV-Block 2. Grades")
+    assert found.unmapped.to_dict("records") == [
+        {"row": 0, "phrase": "av-block 2. grades", "reason": "no DeepECG label"}]
+
+
+@pytest.mark.parametrize("text, positive", [
+    ("Sokolow-Lyon-Index 4,1 mV", True), ("sokolow-lyon index of 38 mm", True),
+    ("Sokolow-Lyon > 35 mm", True), ("Sokolow-Lyon-Index 2,6 mV", False),
+    ("sokolow 30 mm", False),
+])
+def test_a_sokolow_lyon_index_counts_from_35_mm(text, positive):
+    assert ("SV1 + RV5 or RV6 > 35 mm" in positives(text)) is positive
+
+
+def test_french_lead_names_are_not_unrecognised_phrases():
+    found = labels_from_text("onde Q en DII, DIII, aVF")
+    assert positives("onde Q en DII, DIII, aVF") == {Q_INF}
+    assert found.unmapped.empty
 
 
 @pytest.mark.parametrize("text, absent", [

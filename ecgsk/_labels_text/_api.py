@@ -108,7 +108,8 @@ def labels_from_text(texts, language: str = "auto", *, uncertain: str = "positiv
     The mapping follows :data:`~ecgsk.labels.SCP_TO_DEEPECG` wherever PTB-XL has a
     statement (incomplete bundle-branch blocks have no label; sinus bradycardia is
     "Sinusal" and "Bradycardia"; atrial fibrillation also "Irregularly irregular"; an
-    anteroseptal infarct the septal Q wave; voltage criteria for LVH
+    anteroseptal infarct the septal Q wave, an anterior one named without leads the septal and
+    the anterior Q waves (the anterior wall faces V1-V4); voltage criteria for LVH
     "SV1 + RV5 or RV6 > 35 mm"), so that labels from text and from SCP codes agree.
 
     Negation: a finding after ``no``/``not``/``without``, ``kein(e)``/``ohne``/``nicht``,

@@ -26,6 +26,7 @@ from ._territory import (
     TERRITORY_WORD,
     leads_in,
     territories_in,
+    territories_of_leads,
     territories_of_word,
 )
 
@@ -35,6 +36,7 @@ _CONNECTOR = re.compile(
     r"^(?:[\s,/&+]|\b(?:or|and|nor|oder|und|noch|sowie|ou|et|ni|eller|och|samt)\b)*$")
 _TERRITORIAL = frozenset(TERRITORY_LABELS) | {"qs"}
 _QS_LEADS = frozenset({"v1", "v2", "v3"})
+_ANTERIOR_Q = frozenset({"septal", "anterior"})
 _ACUTE = re.compile(r"\b(?:acute|akut\w*|frisch\w*|aigu\w*|faersk|hyperacute)\b")
 
 
@@ -142,26 +144,44 @@ def _apply_cues(text: str, spans: list[_Span]) -> None:
 
 
 def _territories(text: str, spans: list[_Span], clause_end: int) -> dict[int, set[str]]:
-    """Territories of each territorial finding, from its own words or the text after it."""
+    """Territories of each territorial finding, from its own words or the text after it.
+
+    A finding joined by a connector to the next one shares that one's territory ("st
+    depressed and t waves inverted in i, avl, v5,6", "q wave and small r wave in v2"). A QS
+    complex gets ``"qs"`` when its leads lie in V1-V3, and, being a Q wave without an R
+    wave (the Minnesota Code counts QS patterns among its Q-wave codes), the Q-wave
+    territories of its leads, except a QS confined to V1 (a normal variant).
+    """
     out: dict[int, set[str]] = {}
+
+    def end_of(j):
+        return spans[j].start if j < len(spans) else clause_end
+
     for k in range(len(spans) - 1, -1, -1):
         span = spans[k]
         if span.is_cue or span.item.kind not in _TERRITORIAL:
             continue
         kind = span.item.kind
+        tail = text[span.end:end_of(k + 1)]
         if span.terr:
             out[k] = territories_of_word(span.terr, kind)
+            if kind == "q" and out[k] == _ANTERIOR_Q:
+                # named leads say which part of the anterior wall ("... infarct, q in v3,4")
+                named = territories_of_leads(leads_in(tail)) & _ANTERIOR_Q
+                out[k] = named or out[k]
             continue
-        stop = spans[k + 1].start if k + 1 < len(spans) else clause_end
-        tail = text[span.end:stop]
         nxt = spans[k + 1] if k + 1 < len(spans) else None
-        if (nxt is not None and not nxt.is_cue and nxt.item.kind in _TERRITORIAL
-                and _CONNECTOR.match(tail) and tail.strip() and k + 1 in out):
-            out[k] = set(out[k + 1])  # "st depressed and t waves inverted in i, avl, v5,6"
-            continue
+        if (nxt is not None and not nxt.is_cue and _CONNECTOR.match(tail) and tail.strip()):
+            if nxt.item.kind in _TERRITORIAL and k + 1 in out:
+                out[k] = set(out[k + 1]) - {"qs"}
+                continue
+            if nxt.item.kind not in _TERRITORIAL:
+                tail = text[nxt.end:end_of(k + 2)]
         if kind == "qs":
             leads = leads_in(tail)
             out[k] = {"qs"} if leads and leads <= _QS_LEADS else set()
+            if leads and leads != {"v1"}:
+                out[k] |= territories_of_leads(leads)
         else:
             out[k] = territories_in(tail, kind)
     return out
@@ -173,7 +193,7 @@ def _residual_phrases(text: str, start: int, end: int, spans: list[_Span]) -> li
         stop = span.start if span is not None else end
         chunk = text[pos:stop]
         words = re.findall(r"[a-z][a-z'\-()]*[a-z)]|[a-z]", chunk)
-        if any(len(w) >= 3 and w not in FILLER and not re.fullmatch(r"v\d|avr|avl|avf|iii", w)
+        if any(len(w) >= 3 and w not in FILLER and not re.fullmatch(r"v\d|avr|avl|avf|iii|d(?:i{1,3}|[123])", w)
                and not TERRITORY_WORD.fullmatch(w) for w in words):
             phrases.append(chunk.strip(" ,.;:/-&+"))
         if span is not None:
@@ -217,9 +237,11 @@ def extract_one(report: str, language: str, rules_by_lang, cues_by_lang):
                     unmapped.append((phrase, "no territory"))
                     continue
             elif rule.kind == "qs":
-                if "qs" in terr.get(k, ()):
+                places = terr.get(k, set())
+                if "qs" in places:
                     labels.add("QS complex in V1-V2-V3")
-                else:
+                labels |= {TERRITORY_LABELS["q"][t] for t in places if t in TERRITORY_LABELS["q"]}
+                if not labels:
                     unmapped.append((phrase, "no territory"))
                     continue
             (uncertain if span.uncertain else certain).update(labels)

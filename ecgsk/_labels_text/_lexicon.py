@@ -14,7 +14,9 @@ has a kind:
 - ``voltage``: voltage criteria for LVH ("Amplitudenkriterien für Linkshypertrophie"): their
   label, and "Left ventricular hypertrophy" as an uncertain finding (the criteria suggest
   it), as the English reports' "voltages are high in chest leads suggesting LVH";
-- ``qs``: a QS complex, "QS complex in V1-V2-V3" when the leads named lie in V1-V3.
+- ``qs``: a QS complex, "QS complex in V1-V2-V3" when the leads named lie in V1-V3, and
+  the Q-wave labels of the territories its leads name (a QS complex is a Q wave without an
+  R wave), except a QS confined to V1, a normal variant.
 - ``qrsheading`` and ``damage``: the "QRS(T) abnormal" heading of the PTB-XL reports' German
   and Swedish statements, and "<territory> myocardial damage"; after that heading (in the
   same statement, with only infarct statements between) the damage is an infarct (a Q-wave
@@ -27,7 +29,10 @@ WPW label and "Delta wave"; a prolonged PR interval gives "1st degree AV block";
 bundle-branch blocks and second-degree AV block without a Mobitz type have no label; voltage
 criteria for LVH give "SV1 + RV5 or RV6 > 35 mm" (as ``VCLVH``); infarcts give the Q-wave
 label of their territory, an anteroseptal infarct the septal one (as ``ASMI``), an
-anterolateral infarct the anterior and lateral ones (as ``ALMI``); a pacemaker rhythm of
+anterolateral infarct the anterior and lateral ones (as ``ALMI``), an anterior infarct
+named without leads the septal and the anterior ones (see :mod:`._territory`: the anterior
+wall faces V1-V4, and PTB-XL codes such statements ``ASMI`` as well as ``AMI``); the usual
+abbreviations IMI/IWMI, ASMI, AWMI, ALMI and ILMI as the SCP statements of those names; a pacemaker rhythm of
 unstated mode gives "Ventricular paced" (as ``PACE``).
 """
 
@@ -43,7 +48,8 @@ LANGUAGES = ("en", "fr", "de", "sv")
 TERR = (
     r"(?P<terr>(?:high |hoch |hög )?(?:infero |antero |postero )?(?:postero )?"
     r"(?:inferi|inférieu|anteri|antérieu|septa|septu|latera|latéra|posteri|postérieu"
-    r"|posterobasa|hinterwand|vorderwand|seitenwand|diaphragm)[a-z]*)"
+    r"|posterobasa|hinterwand|vorderwand|seitenwand|diaphragm|diafragm|framvägg|bakvägg"
+    r"|sidovägg)[a-z]*)"
 )
 
 
@@ -94,6 +100,8 @@ REG, REGIRR = "Regular", "Regularly irregular"
 RSR, RS_RATIO = "rSR' in V1-V2", "R/S ratio in V1-V2 >1"
 MONO, POLY = "Monomorph", "Polymorph"
 DOWN, UP = "ST downslopping", "ST upslopping"
+Q_INF, Q_SEP = "Q wave (inferior - II, III, aVF)", "Q wave (septal- V1-V2)"
+Q_ANT, Q_LAT = "Q wave (anterior - V3-V4)", "Q wave (lateral- I, aVL, V5-V6)"
 
 # (kind, labels, patterns) per language; "*" rules (abbreviations) apply to every language
 _FINDINGS = {
@@ -103,6 +111,12 @@ _FINDINGS = {
         ("none", (), ["ilbbb", "irbbb", "incomplete lbbb", "incomplete rbbb", "irsb", "ilsb"]),
         ("label", (LAFB,), ["lafb", "lahb"]),
         ("label", (LPFB,), ["lpfb", "lphb"]),
+        # infarct abbreviations of English reports, labelled as the SCP statements they name
+        ("label", (Q_INF,), ["imi", "iwmi"]),
+        ("label", (Q_SEP,), ["asmi"]),
+        ("label", (Q_SEP, Q_ANT), ["awmi"]),
+        ("label", (Q_ANT, Q_LAT), ["almi"]),
+        ("label", (Q_INF, Q_LAT), ["ilmi"]),
         ("label", (LVH,), ["lvh"]),
         ("label", (RVH,), ["rvh"]),
         ("label", (IVCD,), ["ivcd"]),
@@ -113,7 +127,7 @@ _FINDINGS = {
         ("label", (PAC,), ["pacs?", "apcs?", "sves"]),
         ("label", (SVT,), ["psvt", "svt", "avnrt", "avrt"]),
         ("label", (AVB1,), [r"a v block (?:i|1)(?:°|\.? ?grades?| grad| degree)?",
-                            r"1\.? ?avb", r"avb (?:i|1)"]),
+                            r"a v block grad (?:i|1)", r"1\.? ?avb", r"avb (?:i|1)"]),
         ("none", (), [r"a v block (?:ii|2)(?:°|\.? ?grades?| grad| degree)?",
                       r"2 ?: ?1 (?:av |a v )?(?:block|conduction|überleitung)"]),
         ("label", (AVB3,), [r"a v block (?:iii|3)(?:°|\.? ?grades?| grad| degree)?"]),
@@ -125,6 +139,14 @@ _FINDINGS = {
         ("label", (ACUTE_MI,), ["stemi"]),
         ("label", (VPACE,), ["pacemaker ?(?:ekg|ecg|rhythm|rhythmus|rytm)", "pacemaker"]),
         ("label", (RSR,), [r"rsr'?(?: pattern| muster| complex\w*)?", r"rsr's?"]),
+        # a bare "QS" followed by its leads ("QS in V1-V3", "QS V2")
+        ("qs", (), [r"qs(?= (?:in |en |i )?(?:leads? |ableitungen? )?(?:v[1-9]|d?i{1,3}|av[lf]))"]),
+        # a Sokolow-Lyon index quoted with its value: SV1 + RV5/6 >= 35 mm (3.5 mV) is the
+        # criterion (Sokolow & Lyon, Am Heart J 1949); lower values are no finding
+        ("label", (SOKOLOW,), [r"sokolow(?: lyon)?(?: index)? ?(?:>|>=|=|:|of)? ?"
+                               r"(?:3[,.][5-9]\d*|[4-9][,.]\d+|[4-9]) ?mv",
+                               r"sokolow(?: lyon)?(?: index)? ?(?:>|>=|=|:|of)? ?"
+                               r"(?:3[5-9]|[4-9]\d)(?:[,.]\d+)? ?mm"]),
         ("none", (), ["sokolow(?: lyon)?(?: index)? ?[0-9,.]*", "edit"]),
     ],
     "en": [
@@ -189,8 +211,9 @@ _FINDINGS = {
         ("label", (RBBB,), ["(?:complete )?right bundle branch block"]),
         ("none", (), ["(?:incomplete|partial) (?:left|right) bundle branch block",
                       "(?:bi|tri)fascicular block"]),
-        ("label", (LAFB,), ["left anterior (?:fascicular |hemi ?)block", "left anterior hemiblock"]),
-        ("label", (LPFB,), ["left posterior (?:fascicular |hemi ?)block",
+        ("label", (LAFB,), ["(?:left )?anterior (?:fascic(?:ular|le) |hemi ?)block",
+                            "left anterior hemiblock"]),
+        ("label", (LPFB,), ["(?:left )?posterior (?:fascic(?:ular|le) |hemi ?)block",
                             "left posterior hemiblock"]),
         ("label", (IVCD,), ["(?:minor )?(?:non ?specific )?intraventricular (?:conduction )?"
                             "(?:delay|block|defect|disturbance)"]),
@@ -240,7 +263,8 @@ _FINDINGS = {
                    r" (?:wall )?(?:myocardial )?(?:infarction|infarct|mi|necrosis|scar)",
                    # a report cut short (PTB-XL keeps 250 characters): "... old inferior myocardial"
                    rf"(?:(?:old|acute|recent|chronic|healed|subacute) )?{TERR} myocardial$",
-                   "(?:pathological |abnormal |deep |significant |small )?q waves?"]),
+                   "(?:pathological |abnormal |deep |significant |small )?q waves?",
+                   rf"{TERR} (?:pathological |abnormal |deep |significant )?q waves?"]),
         ("qs", (), ["qs (?:complex\\w*|waves?|pattern)"]),
         ("label", (RS_RATIO,), ["(?:dominant|tall) r waves? in v1", "r ?/ ?s ratio ?> ?1(?: in v1)?"]),
         ("ste", (), [rf"(?:{TERR} )?st (?:segment )?elevations?",
@@ -315,8 +339,10 @@ _FINDINGS = {
         ("label", (RBBB,), ["(?:kompletter |vollständiger )?rechts ?schenkel ?block", "c?rsb"]),
         ("none", (), [r"(?:unvollst\w*|inkompl\w*)\.? (?:links ?schenkel ?block|lsb|"
                       r"rechts ?schenkel ?block|rsb)", "bifaszikulärer block"]),
-        ("label", (LAFB,), ["links ?anteriorer (?:hemi|faszikel) ?block"]),
-        ("label", (LPFB,), ["links ?posteriorer (?:hemi|faszikel) ?block"]),
+        ("label", (LAFB,), ["links ?anteriorer (?:hemi|faszikel) ?block",
+                            "anteriorer (?:hemi|faszikel) ?block(?: links)?", "lah"]),
+        ("label", (LPFB,), ["links ?posteriorer (?:hemi|faszikel) ?block",
+                            "posteriorer (?:hemi|faszikel) ?block(?: links)?", "lph"]),
         ("label", (IVCD,), [r"(?:unspezifische |unspezifischer )?intraventr\w*\.? ?(?:erregungs)?"
                             r"(?:leitungs|leistungs)(?:stö\w*|verzögerung)",
                             "(?:unspezifischer )?intraventrikulärer block"]),
@@ -360,8 +386,9 @@ _FINDINGS = {
                                 "akuter herzinfarkt"]),
         ("q", (), [rf"(?:(?:alter|alte|akuter|frischer|subakuter|chron\w*\.?|abgelaufener|"
                    rf"älterer) )?{TERR} (?:myokard|herz)?infarkt\w*",
-                   rf"(?:myokard)?infarkt {TERR}",
-                   "(?:pathologische |tiefe )?q ?(?:zacken?|wellen?)"]),
+                   rf"(?:myokard)?infarkt ?(?:narbe )?{TERR}", rf"{TERR} narbe",
+                   "(?:pathologische |tiefe )?q ?(?:zacken?|wellen?)",
+                   rf"{TERR} (?:pathologische |tiefe )?q ?(?:zacken?|wellen?)"]),
         ("damage", (), [rf"{TERR} myokardschad\w*"]),
         ("qrsheading", (), [r"qrs\(t\) abnormal"]),
         ("qs", (), ["qs ?(?:komplex\\w*|muster|zacken?)"]),
@@ -438,7 +465,7 @@ _FINDINGS = {
         ("label", (RBBB,), ["bloc de branche droit(?: complet)?", "bbdc?", "bbd complet"]),
         ("none", (), ["bloc de branche (?:gauche|droit) incomplet", "bbgi", "bbdi",
                       "bb[gd] incomplet", "bloc bifasciculaire"]),
-        ("label", (LAFB,), ["hémibloc antérieur gauche", "hbag",
+        ("label", (LAFB,), ["hémibloc (?:gauche )?antérieur(?: gauche)?", "hbag",
                             "bloc fasciculaire antérieur gauche"]),
         ("label", (LPFB,), ["hémibloc postérieur gauche", "hbpg",
                             "bloc fasciculaire postérieur gauche"]),
@@ -474,7 +501,7 @@ _FINDINGS = {
         ("label", (MISPLACED,), ["inversion (?:des |d')?(?:électrodes|dérivations|câbles)",
                                  "erreur de (?:placement|branchement)", "électrodes? inversées?"]),
         ("label", (ACUTE_MI,), ["infarctus (?:du myocarde )?aigu", "sca st ?\\+"]),
-        ("q", (), [rf"(?:infarctus|nécrose|séquelles? (?:de nécrose|d'infarctus)|ondes? q de "
+        ("q", (), [rf"(?:infarctus|idm|nécrose|séquelles? (?:de nécrose|d'infarctus)|ondes? q de "
                    rf"nécrose) (?:du myocarde )?(?:ancien |récent |aigu |en )?(?:territoire )?"
                    rf"{TERR}", "ondes? q(?: pathologiques?| de nécrose)?"]),
         ("qs", (), ["(?:aspect|complexes?) qs"]),
@@ -499,7 +526,7 @@ _FINDINGS = {
         ("label", (FLUTTER,), ["förmaks ?fladder"]),
         ("label", (REG,), ["regelbunden rytm"]),
         ("label", (PVC,), [r"ventrikulär(?:a|\(a\))? extra ?systol\w*(?:\(er\))?",
-                           "ventrikulära extraslag"]),
+                           "ventrikulära extraslag", r"kammar ?extra ?systol\w*(?:\(er\))?"]),
         ("label", (PAC,), [r"supraventrikulär(?:a|\(a\))? extra ?systol\w*(?:\(er\))?",
                            "supraventrikulära extraslag", r"förmaks ?extrasystol\w*(?:\(er\))?"]),
         ("label", (SVT,), ["supraventrikulär (?:takykardi|tachykardi)"]),
@@ -514,8 +541,10 @@ _FINDINGS = {
                       "ospecifikt inkomplett skänkel ?block", "bifaskikulärt block",
                       "bifascikulärt block"]),
         ("label", (IVCD,), ["ospecifikt skänkel ?block", "intraventrikulärt ledningshinder"]),
-        ("label", (LAFB,), ["vänster (?:främre|anteriort?) hemiblock"]),
-        ("label", (LPFB,), ["vänster (?:bakre|posteriort?) hemiblock"]),
+        ("label", (LAFB,), ["vänster(?:sidigt)? (?:främre|anteriort?) (?:hemi|fascikel) ?block"]),
+        ("label", (LPFB,), ["vänster(?:sidigt)? (?:bakre|posteriort?) (?:hemi|fascikel) ?block"]),
+        ("label", (AVB1,), ["förlängd p[qr] ?(?:tid|intervall)", "p[qr] ?(?:tid|intervall)(?:et)? "
+                            "(?:är )?förläng[dt]", "(?:första|1:a) gradens av ?block"]),
         ("label", (LVH,), ["vänster ?kammar\\w?hypertrofi"]),
         ("voltage", (SOKOLOW,), [r"(?:måttliga )?amplitud ?krit\w*\.? för vänster ?kammar\w?"
                                r"hypertrofi"]),
@@ -530,7 +559,8 @@ _FINDINGS = {
         ("label", (LQT,), ["qt ?(?:tid )?förlängd", "förlängd qt(?: tid)?", "qt ?förlängning"]),
         ("label", (PERI,), ["perikardit"]),
         ("label", (EREP,), ["tidig repolarisation"]),
-        ("q", (), [rf"{TERR} (?:hjärt)?infarkt\w*"]),
+        ("q", (), [rf"{TERR} (?:hjärt)?infarkt\w*", "(?:patologiska )?q ?våg(?:or)?"]),
+        ("qs", (), ["qs ?(?:komplex\\w*|mönster)"]),
         ("damage", (), [rf"{TERR} myokardskada\w*"]),
         ("qrsheading", (), [r"avvikande qrs\(t\) förlopp"]),
         ("ste", (), [rf"(?:{TERR} )?st ?(?:höjning\w*|lyft)"]),
@@ -632,6 +662,8 @@ und oder der die das des dem den ein eine einer eines mit bei im in auf ist sind
 et ou de du des la le les un une avec en dans sur est sont au aux
 och eller med vid i pa paa av som ar en ett det den
 jetzt dh unter seit um
+einzelne vereinzelte vereinzelt gehaeufte haeufige zahlreiche zeichen occasional frequent
+isolated multiple single enstaka taeta gammal aeldre alt alte alter old
 consistent compatible keeping suggesting suggests suggest suggestive due cause caused may might
 most commonly common findings finding evident noted shows show what
 """.split())

@@ -25,9 +25,12 @@ _ABBREVIATIONS = frozenset(
     "vs dd li re path pos neg st z.n v.a max min amp ant inf lat post sept approx krit "
     "amplitudkrit novod".split()
 )
-_LEAD = r"(?:avr|avl|avf|iii|ii|i|v[1-9]|[1-9])\b"
+_LEAD = r"(?:avr|avl|avf|d?iii|d?ii|d?i|d[123]|v[1-9]|[1-9])\b"  # DI-DIII: French
 # statement boundaries: ; ! ? newline, a full stop followed by a space or the end, and a
 # comma that neither separates digits (0,2) nor continues a lead list (i, avl, v5,6)
+# a German ordinal number before "Grad(es)": its full stop does not end the statement
+_ORDINAL = re.compile(r"(?<![a-z0-9])(?:[1-3]|i{1,3})$")
+_GRADE = re.compile(r"\s*grad")
 _BOUNDARY = re.compile(rf"[;!?\n]|\.(?=\s|$)|,(?!\s*{_LEAD})")
 
 
@@ -55,6 +58,8 @@ def clauses(text: str) -> list[tuple[int, int]]:
     >>> t = "sinus rhythm. st depressed in i, avl, v5,6. lbbb, this is old; unvollst. rsb"
     >>> [t[a:b].strip() for a, b in clauses(t)]
     ['sinus rhythm', 'st depressed in i, avl, v5,6', 'lbbb', 'this is old', 'unvollst. rsb']
+    >>> [t[a:b] for t in ["av-block 1. grades. lsb"] for a, b in clauses(t)]
+    ['av-block 1. grades', ' lsb']
     """
     out, start = [], 0
     for m in _BOUNDARY.finditer(text):
@@ -62,6 +67,8 @@ def clauses(text: str) -> list[tuple[int, int]]:
             word = re.search(r"([a-z.]+)$", text[start:m.start()])
             if word and word.group(1).strip(".") in _ABBREVIATIONS:
                 continue
+            if _ORDINAL.search(text, 0, m.start()) and _GRADE.match(text, m.end()):
+                continue  # a German ordinal: "av-block 1. grades", "ii. grades"
         if text[start:m.start()].strip():
             out.append((start, m.start()))
         start = m.end()

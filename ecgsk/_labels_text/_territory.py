@@ -4,6 +4,15 @@ Leads name a territory when at least two of its leads are named for the three- a
 four-lead territories (inferior II, III, aVF; lateral I, aVL, V5, V6), and one for the
 two-lead ones (septal V1, V2; anterior V3, V4; posterior V7-V9): the two-contiguous-lead
 rule of ECG reading.
+
+Wall names: German "Hinterwand" and Swedish "bakvägg" (literally the back wall) are the
+traditional names of the inferior (diaphragmatic) wall, "Vorderwand"/"framvägg" of the
+anterior wall, "Seitenwand"/"sidovägg" of the lateral wall. For Q waves (infarcts) an
+anterior infarct named without leads is both the septal (V1-V2) and the anterior (V3-V4)
+Q-wave label: the anterior wall of the left ventricle faces V1-V4 (the septum is its
+anterior part; Bayés de Luna et al., Circulation 2006;114:1755, the CMR-based naming of
+Q-wave infarcts, and the ``AMI`` diagnostic subclass of PTB-XL's ``scp_statements.csv``,
+which holds ``ASMI`` beside ``AMI`` and ``ALMI``); named leads decide when they are given.
 """
 
 from __future__ import annotations
@@ -38,7 +47,8 @@ TERRITORY_LABELS = {"q": _Q, "ste": _STE, "std": _STD, "tinv": _TINV}
 TERRITORY_WORD = re.compile(
     r"(?<![a-z])(?:(?:high|hoch|hoeg|hog)[\s\-]+)?(?:(?:infero|antero|postero)[\s\-]*)?"
     r"(?:postero[\s\-]*)?(?:inferi|inferieu|anteri|anterieu|septa|septu|latera|posteri|"
-    r"posterieu|posterobasa|hinterwand|vorderwand|seitenwand|diaphragm)[a-z]*"
+    r"posterieu|posterobasa|hinterwand|vorderwand|seitenwand|diaphragm|diafragm|"
+    r"framvae?gg|bakvae?gg|sidovae?gg)[a-z]*"
 )
 _LEADS = re.compile(
     r"(?<![a-z0-9])(avr|avl|avf|diii|dii|di|d[123]|iii|ii|i|v[1-9])(?![a-z0-9])"
@@ -58,7 +68,11 @@ def territories_of_word(word: str, kind: str) -> set[str]:
     >>> sorted(territories_of_word("anteroseptaler", "q")), sorted(territories_of_word(
     ...     "anteroseptal", "tinv"))
     (['septal'], ['anterior', 'septal'])
+    >>> sorted(territories_of_word("vorderwand", "q")), sorted(territories_of_word(
+    ...     "anterior", "ste"))
+    (['anterior', 'septal'], ['anterior'])
     """
+    anterior = {"septal", "anterior"} if kind == "q" else {"anterior"}
     w = re.sub(r"[\s\-]", "", word)
     for prefix in ("high", "hoch", "hoeg", "hog"):
         if w.startswith(prefix):
@@ -74,10 +88,13 @@ def territories_of_word(word: str, kind: str) -> set[str]:
         ("posterolatera", {"posterior", "lateral"}),
         ("posterobasa", {"posterior"}),
         ("inferi", {"inferior"}), ("inferieu", {"inferior"}), ("hinterwand", {"inferior"}),
-        ("diaphragm", {"inferior"}),
-        ("anteri", {"anterior"}), ("anterieu", {"anterior"}), ("vorderwand", {"anterior"}),
+        ("diaphragm", {"inferior"}), ("diafragm", {"inferior"}), ("bakvaegg", {"inferior"}),
+        ("bakvagg", {"inferior"}),
+        ("anteri", anterior), ("anterieu", anterior), ("vorderwand", anterior),
+        ("framvaegg", anterior), ("framvagg", anterior),
         ("septa", {"septal"}), ("septu", {"septal"}),
-        ("latera", {"lateral"}), ("seitenwand", {"lateral"}),
+        ("latera", {"lateral"}), ("seitenwand", {"lateral"}), ("sidovaegg", {"lateral"}),
+        ("sidovagg", {"lateral"}),
         ("posteri", {"posterior"}), ("posterieu", {"posterior"}),
     )
     for prefix, found in table:
